@@ -1,0 +1,133 @@
+"""One function per command: call the library, print, return the exit code."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from gatekeeper.cli.main import EXIT_FAIL, EXIT_PASS, EXIT_RUNTIME, EXIT_USAGE, disabled_plugins
+from gatekeeper.cli.progress import progress_display
+from gatekeeper.errors import UsageError
+from gatekeeper.models import Verdict
+
+
+def _color(stream: object) -> bool:
+    return bool(getattr(stream, "isatty", lambda: False)()) and "NO_COLOR" not in os.environ
+
+
+def parse_formats(values: list[str]) -> list[tuple[str, str | None]]:
+    formats = []
+    for value in values or ["text"]:
+        name, _, target = value.partition("=")
+        if not name:
+            raise UsageError(f"--format {value!r}: name a format, e.g. --format json=report.json")
+        formats.append((name, target or None))
+    to_stdout = [name for name, target in formats if target is None]
+    if len(to_stdout) > 1:
+        raise UsageError(f"formats {', '.join(to_stdout)} would all go to stdout; give all but one a FILE (NAME=FILE)")
+    return formats
+
+
+def exit_code(verdict: Verdict) -> int:
+    if not verdict.enforced:
+        return EXIT_PASS
+    return {"pass": EXIT_PASS, "fail": EXIT_FAIL, "error": EXIT_RUNTIME}[verdict.outcome]
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from gatekeeper.engine import evaluate
+    from gatekeeper.policy import find_policy, load_policy
+    from gatekeeper.reporters import render, write_report
+    from gatekeeper.reporters.base import RenderOptions
+
+    root = Path(args.path)
+    if not root.is_dir():
+        raise UsageError(f"{args.path}: not a directory; pass the repository to gate")
+    if args.jobs is not None and args.jobs < 1:
+        raise UsageError("--jobs must be at least 1")
+    formats = parse_formats(args.format)
+    policy = load_policy(args.policy or find_policy(root), disabled_plugins=disabled_plugins(args))
+    for name, _ in formats:  # a typo in --format is a usage error before minutes of scanning
+        if name not in policy.plugins.reporters:
+            raise UsageError(f"unknown format {name!r}; available: {', '.join(sorted(policy.plugins.reporters))}")
+    with progress_display(sys.stderr, len(policy.policy.checks)) as on_event:
+        verdict = evaluate(policy, root, mode=args.mode, jobs=args.jobs, progress=on_event)
+    for name, target in formats:
+        if target is None:
+            text = render(verdict, name, policy.plugins, RenderOptions(color=_color(sys.stdout)))
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        else:
+            write_report(target, render(verdict, name, policy.plugins, RenderOptions()))
+    return exit_code(verdict)
+
+
+def cmd_policy(args: argparse.Namespace) -> int:
+    from gatekeeper.plugins import load_plugins
+    from gatekeeper.policy import load_policy, policy_schema
+
+    if args.policy_command is None:
+        raise UsageError("name a subcommand: gatekeeper policy validate|show|schema")
+    if args.policy_command == "schema":
+        schema = policy_schema(load_plugins(disabled=disabled_plugins(args)))
+        print(json.dumps(schema, indent=2, sort_keys=True))
+        return EXIT_PASS
+    resolved = load_policy(args.file, disabled_plugins=disabled_plugins(args))
+    if args.policy_command == "validate":
+        policy = resolved.policy
+        print(
+            f"{args.file}: valid policy {resolved.name!r} ({len(policy.checks)} checks, {len(policy.rules)} rules, "
+            f"{len(policy.waivers)} waivers) {resolved.digest}"
+        )
+        return EXIT_PASS
+    from ruamel.yaml import YAML
+
+    yaml = YAML()
+    yaml.default_flow_style = False
+    print(f"# resolved from: {' -> '.join(resolved.sources)}")
+    print(f"# digest: {resolved.digest}")
+    yaml.dump(resolved.policy.model_dump(mode="json", by_alias=True, exclude={"extends"}), sys.stdout)
+    return EXIT_PASS
+
+
+def cmd_plugins(args: argparse.Namespace) -> int:
+    from gatekeeper.plugins import load_plugins
+    from gatekeeper.policy import load_policy
+
+    if args.policy:
+        plugins = load_policy(args.policy, disabled_plugins=disabled_plugins(args)).plugins
+    else:
+        plugins = load_plugins(disabled=disabled_plugins(args))
+    rows = [
+        (r.kind, r.name, r.plugin.name, r.plugin.source, r.plugin.version or "-", r.description)
+        for r in plugins.listing()
+    ]
+    widths = [
+        max(len(str(row[i])) for row in [("KIND", "NAME", "PLUGIN", "SOURCE", "VERSION", ""), *rows]) for i in range(5)
+    ]
+    for row in [("KIND", "NAME", "PLUGIN", "SOURCE", "VERSION", "DESCRIPTION"), *rows]:
+        print("  ".join(str(cell).ljust(widths[i]) for i, cell in enumerate(row[:5])) + "  " + row[5])
+    return EXIT_PASS
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from importlib import resources
+
+    folder = Path(args.path)
+    if not folder.is_dir():
+        raise UsageError(f"{args.path}: not a directory")
+    target = folder / "gatekeeper.yaml"
+    if target.exists() and not args.force:
+        raise UsageError(f"{target} already exists; use --force to overwrite it")
+    text = resources.files("gatekeeper").joinpath("templates/starter.yaml").read_text(encoding="utf-8")
+    from gatekeeper.reporters import write_report
+
+    write_report(target, text)
+    print(f"wrote {target}; check it with `gatekeeper policy validate {target}`")
+    return EXIT_PASS
+
+
+__all__ = ["EXIT_FAIL", "EXIT_USAGE", "cmd_init", "cmd_plugins", "cmd_policy", "cmd_run", "exit_code"]

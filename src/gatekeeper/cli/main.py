@@ -1,0 +1,113 @@
+"""Argument parsing and dispatch. Heavy modules are imported inside the commands so that
+``gatekeeper --version`` costs little more than starting Python.
+
+Exit codes: 0 pass, 1 policy failed, 2 usage or policy error, 3 runtime error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+from typing import Any
+
+from gatekeeper import __version__
+
+EXIT_PASS, EXIT_FAIL, EXIT_USAGE, EXIT_RUNTIME = 0, 1, 2, 3
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # argparse's own usage errors: one line, exit 2
+        self.exit(EXIT_USAGE, f"gatekeeper: error: {message} (see `{self.prog} --help`)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="gatekeeper", description="Policy-as-code quality gate.")
+    parser.add_argument("--version", action="version", version=f"gatekeeper {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    run = sub.add_parser("run", help="run the policy's checks and decide pass/fail")
+    run.add_argument("path", nargs="?", default=".", help="repository to gate (default: .)")
+    run.add_argument(
+        "--policy", help="policy file or builtin:NAME (default: PATH/gatekeeper.yaml, else builtin:default)"
+    )
+    run.add_argument(
+        "--format",
+        action="append",
+        default=[],
+        metavar="NAME[=FILE]",
+        help="output format, repeatable; FILE writes it there (atomically) instead of stdout",
+    )
+    run.add_argument("--mode", choices=["enforce", "warn", "audit"], help="override the policy's mode")
+    run.add_argument("--jobs", type=int, default=None, help="checks to run at once (default: cores)")
+    _plugin_options(run)
+
+    policy = sub.add_parser("policy", help="validate, show or describe policies")
+    policy_sub = policy.add_subparsers(dest="policy_command", metavar="SUBCOMMAND", parser_class=_Parser)
+    validate = policy_sub.add_parser("validate", help="load and validate a policy (and its extends)")
+    validate.add_argument("file")
+    _plugin_options(validate)
+    show = policy_sub.add_parser("show", help="print the policy after extends are resolved")
+    show.add_argument("file")
+    _plugin_options(show)
+    schema = policy_sub.add_parser("schema", help="print the JSON Schema of a policy file")
+    _plugin_options(schema)
+
+    plugins = sub.add_parser("plugins", help="list checkers, reporters and signers, and who provides them")
+    plugins.add_argument("--policy", help="also load the local plugins this policy names")
+    _plugin_options(plugins)
+
+    init = sub.add_parser("init", help="write a commented starter gatekeeper.yaml")
+    init.add_argument("path", nargs="?", default=".", help="folder to write it in (default: .)")
+    init.add_argument("--force", action="store_true", help="overwrite an existing gatekeeper.yaml")
+    return parser
+
+
+def _plugin_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--disable-plugin",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="do not load this entry-point or local plugin (also GATEKEEPER_DISABLE_PLUGINS, comma-separated)",
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args_list
+    parser = build_parser()
+    args = parser.parse_args(args_list)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    from gatekeeper.cli import commands
+    from gatekeeper.errors import GatekeeperError
+
+    try:
+        handler = getattr(commands, f"cmd_{args.command}")
+        return int(handler(args))
+    except GatekeeperError as exc:
+        if debug:
+            traceback.print_exc()
+        print(f"gatekeeper: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("gatekeeper: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug of ours: still one line unless --debug
+        if debug:
+            traceback.print_exc()
+        print(
+            f"gatekeeper: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)",
+            file=sys.stderr,
+        )
+        return EXIT_RUNTIME
+
+
+def disabled_plugins(args: argparse.Namespace) -> list[str]:
+    from_env = [n.strip() for n in os.environ.get("GATEKEEPER_DISABLE_PLUGINS", "").split(",") if n.strip()]
+    return [*from_env, *getattr(args, "disable_plugin", [])]

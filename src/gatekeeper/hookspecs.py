@@ -1,0 +1,82 @@
+"""The whole plugin contract. A plugin is a module (or object) with functions named
+like the hooks below and decorated with ``@gatekeeper.hookimpl``.
+
+Plugins are found three ways, in this order, and all go through these same hooks:
+
+1. gatekeeper's own built-in checkers and reporters;
+2. installed packages that declare an entry point in the group ``gatekeeper``;
+3. local modules a policy names (``plugins: [./ci/gatekeeper_local.py]``).
+
+A hook implementation whose name starts with ``gatekeeper_`` but matches no hook
+below is rejected when the plugin loads, so a typo never silently does nothing.
+
+Versioning promise: hooks are only added, never changed incompatibly, within a
+major version; a hook may gain keyword arguments, which pluggy lets old
+implementations ignore.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    from gatekeeper.checkers.base import AnyChecker
+    from gatekeeper.models import Verdict
+    from gatekeeper.policy import ResolvedPolicy
+    from gatekeeper.reporters.base import Reporter
+    from gatekeeper.signing import SignerType
+
+PROJECT = "gatekeeper"
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def gatekeeper_checkers() -> list[AnyChecker]:
+    """Register checkers: the kinds of check a policy can name with ``uses:``.
+
+    Called once, when plugins are loaded (before any policy is validated, since a
+    check's ``with:`` block is validated against its checker's options model).
+    Return a list of ``gatekeeper.Checker``. Two plugins registering the same
+    name is an error naming both.
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def gatekeeper_reporters() -> list[Reporter]:
+    """Register reporters: the output formats ``--format NAME`` can choose.
+
+    Called once, when plugins are loaded. Return a list of ``gatekeeper.Reporter``.
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def gatekeeper_signers() -> list[SignerType]:
+    """Register signers: the kinds of key ``--sign NAME:REF`` can use (a KMS, an HSM).
+
+    Called once, when plugins are loaded. Return a list of ``gatekeeper.signing.SignerType``.
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def gatekeeper_policy_loaded(policy: ResolvedPolicy) -> None:
+    """Called after a policy is resolved and validated, before any check runs.
+
+    A plugin may inspect the policy (for example to refuse one); raising aborts
+    the run with a plugin error (exit 3). Return value is ignored.
+    """
+
+
+@hookspec
+def gatekeeper_verdict_ready(verdict: Verdict) -> None:
+    """Called once the verdict is decided, before reports are written.
+
+    For observers (metrics, notifications). The verdict is frozen and cannot be
+    changed here; raising is a plugin error (exit 3). Return value is ignored.
+    """

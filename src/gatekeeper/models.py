@@ -1,0 +1,190 @@
+"""The models at the boundaries: what a checker returns and what a verdict says.
+
+They are frozen pydantic models so a result cannot change after it is decided, and
+so every report (JSON, SARIF, history) serialises the same vocabulary.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from enum import Enum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+__all__ = [
+    "CheckOutput",
+    "CheckResult",
+    "CheckStatus",
+    "Finding",
+    "InputFile",
+    "PolicyRef",
+    "RuleOutcome",
+    "RuleResult",
+    "Severity",
+    "Subject",
+    "ToolInfo",
+    "Verdict",
+    "VerdictOutcome",
+    "WaiverReport",
+    "fingerprint",
+]
+
+
+class Severity(str, Enum):
+    """One scale for every tool: info < low < medium < high < critical."""
+
+    INFO = "info"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        return _SEVERITY_RANK[self]
+
+
+_SEVERITY_RANK = {s: i for i, s in enumerate(Severity)}
+
+CheckStatus = Literal["ok", "error", "skipped"]
+RuleOutcome = Literal["pass", "fail", "warn", "waived", "error"]
+VerdictOutcome = Literal["pass", "fail", "error"]
+
+
+def fingerprint(*parts: str | int | None) -> str:
+    """A stable id for a finding from the parts that identify it.
+
+    Callers pass what survives unrelated edits (rule id, path, the text of the
+    offending line) and leave out line numbers, so a finding keeps its
+    fingerprint when code above it moves.
+    """
+    text = "\x1f".join("" if p is None else str(p) for p in parts)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Finding(_Frozen):
+    """One thing a checker found: a vulnerable call, a failed test, an unowned file."""
+
+    id: str = Field(description="The tool's rule or test id, e.g. B602 or tests.test_x::test_y.")
+    severity: Severity
+    message: str
+    path: str | None = Field(default=None, description="Relative to the repository root, '/'-separated.")
+    line: int | None = None
+    column: int | None = None
+    fingerprint: str = Field(default="", description="Stable across unrelated line shifts.")
+    properties: dict[str, str] = Field(default_factory=dict, description="Tool extras: cwe, confidence, url.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_fingerprint(cls, data: Any) -> Any:
+        if isinstance(data, dict) and not data.get("fingerprint"):
+            data = {**data, "fingerprint": fingerprint(data.get("id"), data.get("path"), data.get("message"))}
+        return data
+
+    def sort_key(self) -> tuple[str, int, str, str]:
+        return (self.path or "", self.line or 0, self.id, self.fingerprint)
+
+
+class InputFile(_Frozen):
+    """A file a check read, so a verdict can say exactly what evidence it rests on."""
+
+    path: str
+    sha256: str
+
+
+class ToolInfo(_Frozen):
+    name: str
+    version: str | None = None
+
+
+class CheckOutput(_Frozen):
+    """What a checker's ``run`` returns; the engine adds the name, timing and guards."""
+
+    status: CheckStatus = "ok"
+    error: str | None = Field(default=None, description="Why the check could not decide (status error/skipped).")
+    tool: ToolInfo | None = None
+    inputs: list[InputFile] = Field(default_factory=list)
+    findings: list[Finding] = Field(default_factory=list)
+    metrics: dict[str, float] = Field(default_factory=dict)
+    notes: list[str] = Field(default_factory=list, description="Gaps and caveats a reader should see.")
+
+
+class CheckResult(_Frozen):
+    """One check of the policy, as run (or not) by the engine."""
+
+    name: str
+    uses: str
+    status: CheckStatus
+    error: str | None = None
+    tool: ToolInfo | None = None
+    inputs: list[InputFile] = Field(default_factory=list)
+    findings: list[Finding] = Field(default_factory=list)
+    metrics: dict[str, float] = Field(default_factory=dict)
+    notes: list[str] = Field(default_factory=list)
+    duration_s: float = 0.0
+
+
+class RuleResult(_Frozen):
+    id: str
+    outcome: RuleOutcome
+    reason: str
+    mode: Literal["enforce", "warn", "audit"] = "enforce"
+    description: str | None = None
+    checks: list[str] = Field(default_factory=list)
+    findings: list[Finding] = Field(default_factory=list, description="Findings counted against the rule.")
+    waived: list[Finding] = Field(default_factory=list, description="Findings a waiver took out of the count.")
+
+
+class WaiverReport(_Frozen):
+    """How each waiver of the policy fared in this run."""
+
+    rule: str
+    owner: str
+    reason: str
+    expires: str
+    status: Literal["active", "expired", "stale"]
+    matched: int = 0
+    match: dict[str, str] = Field(default_factory=dict)
+
+
+class PolicyRef(_Frozen):
+    name: str
+    digest: str = Field(description="sha256:<hex> over the resolved policy's canonical JSON.")
+    sources: list[str] = Field(default_factory=list)
+
+
+class Subject(_Frozen):
+    """What was gated, read from git when the path is a repository."""
+
+    repository: str | None = None
+    commit: str | None = None
+    branch: str | None = None
+    dirty: bool | None = None
+
+
+class Verdict(_Frozen):
+    """The decision. ``outcome`` is what the rules decided; ``enforced`` is False in audit mode."""
+
+    schema_version: Literal[1] = 1
+    outcome: VerdictOutcome
+    enforced: bool = True
+    mode: Literal["enforce", "warn", "audit"] = "enforce"
+    summary: str = ""
+    policy: PolicyRef
+    subject: Subject = Field(default_factory=Subject)
+    rules: list[RuleResult] = Field(default_factory=list)
+    checks: list[CheckResult] = Field(default_factory=list)
+    waivers: list[WaiverReport] = Field(default_factory=list)
+    gatekeeper_version: str
+    started_at: datetime
+    finished_at: datetime
+
+    @property
+    def passed(self) -> bool:
+        return self.outcome == "pass"

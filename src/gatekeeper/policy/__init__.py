@@ -1,0 +1,188 @@
+"""Load a policy: read YAML, resolve ``extends``, validate everything before anything runs."""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from gatekeeper.errors import GatekeeperError, PluginError, PolicyError, UsageError
+from gatekeeper.plugins import Plugins, load_plugins
+from gatekeeper.policy.errors import policy_error_from
+from gatekeeper.policy.model import CheckSpec, Policy, Rule, Waiver
+from gatekeeper.policy.require import Requirement, RequireSyntaxError, parse_requirement
+from gatekeeper.policy.resolve import BUILTIN_PREFIX, Merged, builtin_packs, chain, merge, resolve_ref
+
+__all__ = [
+    "DEFAULT_POLICY",
+    "POLICY_FILENAMES",
+    "CheckSpec",
+    "Policy",
+    "ResolvedPolicy",
+    "Rule",
+    "Waiver",
+    "builtin_packs",
+    "find_policy",
+    "load_policy",
+    "policy_schema",
+]
+
+POLICY_FILENAMES = ("gatekeeper.yaml", ".gatekeeper.yaml")
+DEFAULT_POLICY = "builtin:default"
+
+
+@dataclass(frozen=True)
+class ResolvedPolicy:
+    """A policy after ``extends``, with each check's options validated by its checker."""
+
+    policy: Policy
+    digest: str
+    sources: list[str]
+    plugins: Plugins
+    options: dict[str, BaseModel] = field(default_factory=dict)
+    requirements: dict[str, list[Requirement]] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.policy.name or "policy"
+
+    def canonical_json(self) -> str:
+        return canonical_json(self.policy)
+
+
+def canonical_json(policy: Policy) -> str:
+    data = policy.model_dump(mode="json", by_alias=True, exclude={"extends"})
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def find_policy(root: Path) -> str:
+    """The policy for a repository: its ``gatekeeper.yaml``/``.gatekeeper.yaml``, else the default pack."""
+    found = [root / name for name in POLICY_FILENAMES if (root / name).is_file()]
+    if len(found) > 1:
+        raise UsageError(f"both {found[0]} and {found[1]} exist; keep one, or name it with --policy")
+    return str(found[0]) if found else DEFAULT_POLICY
+
+
+def load_policy(
+    ref: str | Path,
+    *,
+    entry_points: bool = True,
+    disabled_plugins: Iterable[str] = (),
+    plugins: Plugins | None = None,
+) -> ResolvedPolicy:
+    """Load, resolve and validate a policy file or ``builtin:NAME`` pack.
+
+    Loads the plugins the policy needs (built-in, entry points, its local modules)
+    so that every check's ``with:`` block is validated before anything runs.
+    Raises ``PolicyError`` (with file:line:col) or ``PluginError``.
+    """
+    text = str(ref)
+    path, display = resolve_ref(text, Path.cwd())
+    if not text.startswith(BUILTIN_PREFIX):
+        display = text
+    layers = chain(path, display)
+    top_dir = path.resolve().parent
+    merged = merge(layers, top_dir)
+    if plugins is None:
+        local = [(top_dir / p).resolve() for p in merged.policy.plugins]
+        plugins = load_plugins(local, entry_points=entry_points, disabled=disabled_plugins)
+    options = _validate_checks(merged, plugins)
+    requirements = _validate_rules(merged)
+    _validate_waivers(merged)
+    digest = "sha256:" + hashlib.sha256(canonical_json(merged.policy).encode("utf-8")).hexdigest()
+    sources = [layer.display for layer in layers]
+    resolved = ResolvedPolicy(merged.policy, digest, sources, plugins, options, requirements)
+    try:
+        plugins.manager.hook.gatekeeper_policy_loaded(policy=resolved)
+    except GatekeeperError:
+        raise
+    except Exception as exc:
+        raise PluginError(f"a plugin raised in gatekeeper_policy_loaded: {type(exc).__name__}: {exc}") from exc
+    return resolved
+
+
+def _validate_checks(merged: Merged, plugins: Plugins) -> dict[str, BaseModel]:
+    options: dict[str, BaseModel] = {}
+    used = {name for rule in merged.policy.rules for name in rule.check}
+    for name, spec in merged.policy.checks.items():
+        source, loc = merged.check_origin[name]
+        checker = plugins.checkers.get(spec.uses)
+        if checker is None:
+            close = difflib.get_close_matches(spec.uses, list(plugins.checkers), n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise PolicyError(
+                f"checks.{name}.uses: no checker {spec.uses!r}; {hint}`gatekeeper plugins` lists the installed ones",
+                source.locate((*loc, "uses")),
+            )
+        try:
+            options[name] = checker.options.model_validate(spec.with_)
+        except ValidationError as exc:
+            raise policy_error_from(exc, source, checker.options, (*loc, "with")) from None
+        if name not in used:
+            raise PolicyError(
+                f"checks.{name}: no rule reads this check; add a rule with 'check: {name}' or remove it",
+                source.locate(loc, key=True),
+            )
+    return options
+
+
+def _validate_rules(merged: Merged) -> dict[str, list[Requirement]]:
+    requirements: dict[str, list[Requirement]] = {}
+    for rule in merged.policy.rules:
+        source, loc = merged.rule_origin[rule.id]
+        for index, check in enumerate(rule.check):
+            if check not in merged.policy.checks:
+                known = ", ".join(merged.policy.checks) or "none defined"
+                raise PolicyError(
+                    f"rules[{loc[1]}].check: no check named {check!r} (checks: {known})",
+                    source.locate((*loc, "check", index)),
+                )
+        parsed = []
+        for index, text in enumerate(rule.require):
+            try:
+                parsed.append(parse_requirement(text))
+            except RequireSyntaxError as exc:
+                raise PolicyError(
+                    f"rules[{loc[1]}].require[{index}]: {exc}", source.locate((*loc, "require", index))
+                ) from None
+        requirements[rule.id] = parsed
+    return requirements
+
+
+def _validate_waivers(merged: Merged) -> None:
+    rule_ids = {rule.id for rule in merged.policy.rules}
+    for waiver, (source, loc) in zip(merged.policy.waivers, merged.waiver_origin, strict=False):
+        if waiver.rule not in rule_ids:
+            raise PolicyError(
+                f"waivers[{loc[1]}].rule: no rule {waiver.rule!r} to waive", source.locate((*loc, "rule"))
+            )
+
+
+def policy_schema(plugins: Plugins | None = None) -> dict[str, Any]:
+    """JSON Schema of a policy file, with each registered checker's options under ``$defs``."""
+    schema = Policy.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "gatekeeper policy"
+    if plugins is not None:
+        defs = schema.setdefault("$defs", {})
+        branches = []
+        for name, checker in sorted(plugins.checkers.items()):
+            key = f"checker-{name}"
+            defs[key] = checker.options.model_json_schema(by_alias=True, ref_template="#/$defs/" + key + "-{model}")
+            for sub_name, sub in defs[key].pop("$defs", {}).items():
+                defs[f"{key}-{sub_name}"] = sub
+            branches.append(
+                {
+                    "if": {"properties": {"uses": {"const": name}}},
+                    "then": {"properties": {"with": {"$ref": f"#/$defs/{key}"}}},
+                }
+            )
+        if branches:
+            defs["CheckSpec"]["allOf"] = branches
+    return schema

@@ -1,0 +1,120 @@
+"""The policy as pydantic models: the single source of the YAML shape and its JSON Schema.
+
+Models are strict and reject unknown keys so that a typo is an error at load time,
+not a rule that silently never applies. A checker's ``with:`` block stays a plain
+mapping here and is validated against that checker's own options model once the
+plugins are known (see ``gatekeeper.policy.load``).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from gatekeeper.models import Severity
+
+Mode = Literal["enforce", "warn", "audit"]
+OnError = Literal["error", "warn", "pass"]
+
+#: How strict each mode is; a child policy may not go lower than its parent.
+MODE_STRICTNESS: dict[str, int] = {"audit": 0, "warn": 1, "enforce": 2}
+
+_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, populate_by_name=True)
+
+
+class CheckSpec(_Strict):
+    """A named instance of a checker: ``sast: {uses: bandit, with: {paths: [src]}}``."""
+
+    uses: str = Field(description="The checker's name, as `gatekeeper plugins` lists it.")
+    with_: dict[str, Any] = Field(default_factory=dict, alias="with", description="The checker's own options.")
+    timeout: float = Field(default=600.0, gt=0, description="Seconds before the check is stopped and errors.")
+
+
+class FindingsCondition(_Strict):
+    """Count findings at or above a severity; the rule fails when the count exceeds ``max``."""
+
+    severity: Severity = Field(default=Severity.INFO, strict=False)
+    max: int = Field(default=0, ge=0)
+    ids: list[str] = Field(default_factory=list, description="Only count findings with these ids (globs).")
+
+
+class Rule(_Strict):
+    id: str = Field(pattern=_NAME)
+    description: str | None = None
+    check: list[str] = Field(description="The check(s) whose results this rule reads.")
+    findings: FindingsCondition | None = None
+    require: list[str] = Field(default_factory=list, description="Metric comparisons, e.g. 'failed == 0'.")
+    mode: Mode | None = None
+    on_error: OnError = Field(
+        default="error",
+        description="What a check error means for this rule. Anything but 'error' is reported as such.",
+    )
+
+    @field_validator("check", "require", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _decides_something(self) -> Rule:
+        if self.findings is None and not self.require:
+            raise ValueError("a rule needs 'findings' or 'require' (or both) to decide anything")
+        if not self.check:
+            raise ValueError("a rule needs at least one check")
+        return self
+
+
+class WaiverMatch(_Strict):
+    """Which findings a waiver covers; every given key must match (globs allowed)."""
+
+    finding: str | None = Field(default=None, description="Finding id glob, e.g. B602.")
+    path: str | None = Field(default=None, description="Path glob relative to the repository root.")
+    fingerprint: str | None = None
+
+
+class Waiver(_Strict):
+    rule: str
+    match: WaiverMatch | None = Field(
+        default=None, description="Omitted: the waiver covers the rule's own failure (e.g. a metric)."
+    )
+    reason: str = Field(min_length=1)
+    owner: str = Field(min_length=1)
+    expires: date = Field(strict=False)
+
+
+class Policy(_Strict):
+    """One policy file, and also the resolved policy after ``extends``."""
+
+    version: Literal[1]
+    name: str | None = Field(default=None, pattern=_NAME)
+    description: str | None = None
+    extends: list[str] = Field(default_factory=list)
+    mode: Mode = "enforce"
+    allow_weaker_mode: bool = Field(
+        default=False, description="Let policies that extend this one set a less strict mode."
+    )
+    plugins: list[str] = Field(default_factory=list, description="Local plugin modules (paths to .py files).")
+    checks: dict[str, CheckSpec] = Field(default_factory=dict)
+    rules: list[Rule] = Field(default_factory=list)
+    waivers: list[Waiver] = Field(default_factory=list)
+
+    @field_validator("extends", "plugins", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("checks")
+    @classmethod
+    def _check_names(cls, value: dict[str, CheckSpec]) -> dict[str, CheckSpec]:
+        import re
+
+        for name in value:
+            if not re.match(_NAME, name):
+                raise ValueError(f"check name {name!r} must be letters, digits, '_', '.', '-'")
+        return value

@@ -1,0 +1,189 @@
+"""``extends``: find the parent policies and merge them, parents first, this file last.
+
+Merge rules: scalar keys set in a later file win; ``checks`` merge by name and
+``rules`` by id (a later definition replaces the earlier one in place); ``waivers``
+and ``plugins`` accumulate. A file may not weaken the mode its parents set unless
+a parent allowed it with ``allow_weaker_mode: true``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from gatekeeper.errors import PolicyError
+from gatekeeper.policy.errors import policy_error_from
+from gatekeeper.policy.model import MODE_STRICTNESS, CheckSpec, Policy, Rule, Waiver
+from gatekeeper.policy.source import Loc, PolicySource, read_policy_file
+
+BUILTIN_PREFIX = "builtin:"
+
+
+def packs_dir() -> Path:
+    """Where the built-in packs are: inside the installed package, or ``policies/`` in a checkout."""
+    package = Path(__file__).resolve().parent.parent
+    packaged = package / "policies"
+    if packaged.is_dir():
+        return packaged
+    return package.parent.parent / "policies"
+
+
+def builtin_packs() -> list[str]:
+    return sorted(p.stem for p in packs_dir().glob("*.yaml"))
+
+
+@dataclass
+class Layer:
+    """One policy file in the ``extends`` chain, validated on its own."""
+
+    source: PolicySource
+    policy: Policy
+    display: str
+
+
+@dataclass
+class Merged:
+    """The merged policy plus where each item was written, for later error messages."""
+
+    policy: Policy
+    layers: list[Layer]
+    check_origin: dict[str, tuple[PolicySource, Loc]] = field(default_factory=dict)
+    rule_origin: dict[str, tuple[PolicySource, Loc]] = field(default_factory=dict)
+    waiver_origin: list[tuple[PolicySource, Loc]] = field(default_factory=list)
+
+
+def resolve_ref(ref: str, base_dir: Path) -> tuple[Path, str]:
+    """A path and display name for an ``extends`` entry or ``--policy`` argument."""
+    if ref.startswith(BUILTIN_PREFIX):
+        name = ref[len(BUILTIN_PREFIX) :]
+        path = packs_dir() / f"{name}.yaml"
+        if not name or "/" in name or not path.is_file():
+            raise PolicyError(f"no built-in policy pack {name!r}; available: {', '.join(builtin_packs())}")
+        return path, ref
+    path = Path(ref)
+    return (path if path.is_absolute() else base_dir / path), ref
+
+
+def load_layer(path: Path, display: str) -> Layer:
+    source = read_policy_file(path, display)
+    try:
+        policy = Policy.model_validate(source.data)
+    except ValidationError as exc:
+        raise policy_error_from(exc, source, Policy) from None
+    return Layer(source, policy, display)
+
+
+def chain(path: Path, display: str, _stack: tuple[Path, ...] = ()) -> list[Layer]:
+    """Every layer this file stands on, deepest parent first, each file once."""
+    real = path.resolve()
+    if real in _stack:
+        cycle = " -> ".join(p.name for p in (*_stack, real))
+        raise PolicyError(f"'extends' forms a cycle: {cycle}")
+    layer = load_layer(path, display)
+    layers: list[Layer] = []
+    for index, ref in enumerate(layer.policy.extends):
+        try:
+            parent_path, parent_display = resolve_ref(ref, path.parent)
+        except PolicyError as exc:
+            raise PolicyError(exc.detail, layer.source.locate(("extends", index))) from None
+        if not parent_path.is_file():
+            raise PolicyError(
+                f"extends[{index}]: {ref} not found (relative paths are from {display}'s folder)",
+                layer.source.locate(("extends", index)),
+            )
+        display_parent = parent_display if ref.startswith(BUILTIN_PREFIX) else _display(parent_path, path, display)
+        for parent in chain(parent_path, display_parent, (*_stack, real)):
+            if all(parent.source.path != seen.source.path for seen in layers):
+                layers.append(parent)
+    layers.append(layer)
+    return layers
+
+
+def _display(target: Path, referrer: Path, referrer_display: str) -> str:
+    return os.path.normpath(os.path.join(os.path.dirname(referrer_display), os.path.relpath(target, referrer.parent)))
+
+
+def merge(layers: list[Layer], top_dir: Path) -> Merged:
+    mode = "enforce"
+    mode_from: str | None = None
+    allow_weaker = True  # nothing above the first file to weaken
+    name: str | None = None
+    description: str | None = None
+    checks: dict[str, CheckSpec] = {}
+    rules: dict[str, Rule] = {}
+    rule_modes: dict[str, str] = {}
+    waivers: list[Waiver] = []
+    plugins: list[str] = []
+    merged = Merged(Policy(version=1), layers)
+
+    for layer in layers:
+        policy, source = layer.policy, layer.source
+        explicit = policy.model_fields_set
+        parent_allows = allow_weaker  # a file cannot grant itself the right to weaken
+        if "mode" in explicit:
+            if MODE_STRICTNESS[policy.mode] < MODE_STRICTNESS[mode] and not parent_allows:
+                raise PolicyError(
+                    f"mode: {policy.mode!r} is weaker than {mode!r} set by {mode_from}, which does not allow "
+                    f"weaker modes (it would need 'allow_weaker_mode: true')",
+                    source.locate(("mode",)),
+                )
+            mode, mode_from = policy.mode, layer.display
+        if "allow_weaker_mode" in explicit:
+            allow_weaker = policy.allow_weaker_mode
+        elif layer is layers[0]:
+            allow_weaker = False
+        if mode_from is None:
+            mode_from = layer.display
+        name = policy.name if "name" in explicit else name
+        description = policy.description if "description" in explicit else description
+        for check_name, spec in policy.checks.items():
+            checks[check_name] = spec
+            merged.check_origin[check_name] = (source, ("checks", check_name))
+        seen_here: set[str] = set()
+        for index, rule in enumerate(policy.rules):
+            if rule.id in seen_here:
+                raise PolicyError(
+                    f"rules[{index}]: rule id {rule.id!r} is used twice in this file",
+                    source.locate(("rules", index, "id")),
+                )
+            seen_here.add(rule.id)
+            new_mode = rule.mode or mode
+            old_mode = rule_modes.get(rule.id)
+            if old_mode and MODE_STRICTNESS[new_mode] < MODE_STRICTNESS[old_mode] and not parent_allows:
+                raise PolicyError(
+                    f"rules[{index}] ({rule.id}): mode {new_mode!r} is weaker than {old_mode!r} in the policy it extends",
+                    source.locate(("rules", index)),
+                )
+            rules[rule.id] = rule
+            rule_modes[rule.id] = new_mode
+            merged.rule_origin[rule.id] = (source, ("rules", index))
+        for index, waiver in enumerate(policy.waivers):
+            waivers.append(waiver)
+            merged.waiver_origin.append((source, ("waivers", index)))
+        for entry in policy.plugins:
+            assert source.path is not None
+            absolute = (source.path.parent / entry).resolve()
+            plugins.append(Path(os.path.relpath(absolute, top_dir)).as_posix())
+
+    top = layers[-1]
+    merged.policy = Policy(
+        version=1,
+        name=name or _name_from(top.source.path),
+        description=description,
+        mode=mode,  # type: ignore[arg-type]
+        allow_weaker_mode=allow_weaker,
+        plugins=list(dict.fromkeys(plugins)),
+        checks=checks,
+        rules=list(rules.values()),
+        waivers=waivers,
+    )
+    return merged
+
+
+def _name_from(path: Path | None) -> str:
+    stem = (path.stem if path else "policy").lstrip(".")
+    cleaned = "".join(c if c.isalnum() or c in "_.-" else "-" for c in stem)
+    return cleaned or "policy"

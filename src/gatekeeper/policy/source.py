@@ -1,0 +1,126 @@
+"""Read a YAML policy file into plain data plus a map of where every value was written.
+
+ruamel.yaml keeps line and column for each key and item, and rejects duplicate keys,
+which is why it is used rather than PyYAML: a policy error must say ``file:line:col``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from gatekeeper.errors import Location, PolicyError
+
+MAX_POLICY_BYTES = 1024 * 1024
+
+Loc = tuple[str | int, ...]
+
+
+@dataclass
+class PolicySource:
+    """A loaded policy file: its data, display name, and positions of every node."""
+
+    name: str
+    path: Path | None
+    data: Any
+    values: dict[Loc, tuple[int, int]] = field(default_factory=dict)
+    keys: dict[Loc, tuple[int, int]] = field(default_factory=dict)
+
+    def locate(self, loc: Loc, *, key: bool = False) -> Location:
+        """The closest written position for ``loc``; the key itself when ``key`` is set."""
+        loc = tuple(loc)
+        if key and loc in self.keys:
+            line, col = self.keys[loc]
+            return Location(self.name, line, col)
+        while loc:
+            if loc in self.values:
+                line, col = self.values[loc]
+                return Location(self.name, line, col)
+            loc = loc[:-1]
+        return Location(self.name, 1, 1)
+
+
+def read_policy_file(path: Path, display: str | None = None) -> PolicySource:
+    name = display or str(path)
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise PolicyError(f"policy file not found: {name}") from None
+    except OSError as exc:
+        raise PolicyError(f"cannot read policy file {name}: {exc.strerror}") from None
+    if path.is_dir():
+        raise PolicyError(f"{name} is a directory; name the policy file inside it")
+    if size > MAX_POLICY_BYTES:
+        raise PolicyError(f"{name}: policy file is {size} bytes; the limit is {MAX_POLICY_BYTES}")
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise PolicyError(f"{name}: not UTF-8 text (byte {exc.start})") from None
+    return parse_policy_text(text, name, path)
+
+
+def parse_policy_text(text: str, name: str, path: Path | None = None) -> PolicySource:
+    yaml = YAML(typ="rt")
+    try:
+        raw = yaml.load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = (exc.problem or exc.context or "invalid YAML").strip()
+        if mark is not None:
+            raise PolicyError(f"invalid YAML: {problem}", Location(name, mark.line + 1, mark.column + 1)) from None
+        raise PolicyError(f"invalid YAML: {problem}", Location(name)) from None
+    except YAMLError as exc:
+        raise PolicyError(f"invalid YAML: {exc}", Location(name)) from None
+    if raw is None:
+        raise PolicyError("the policy file is empty; start from `gatekeeper init`", Location(name))
+    source = PolicySource(name=name, path=path, data=None)
+    source.values[()] = (1, 1)
+    source.data = _plain(raw, (), source)
+    if not isinstance(source.data, dict):
+        raise PolicyError("a policy must be a mapping (key: value) at the top level", Location(name, 1, 1))
+    return source
+
+
+def _plain(node: Any, loc: Loc, source: PolicySource) -> Any:
+    """Convert ruamel's round-trip nodes to plain Python, recording positions."""
+    if isinstance(node, CommentedMap):
+        out: dict[str, Any] = {}
+        for key in node:
+            child = (*loc, str(key))
+            try:
+                kline, kcol = node.lc.key(key)
+                vline, vcol = node.lc.value(key)
+                source.keys[child] = (kline + 1, kcol + 1)
+                source.values[child] = (vline + 1, vcol + 1)
+            except (KeyError, TypeError):  # merged keys (<<) carry no position of their own
+                pass
+            out[str(key)] = _plain(node[key], child, source)
+        return out
+    if isinstance(node, CommentedSeq):
+        items = []
+        for index, item in enumerate(node):
+            child = (*loc, index)
+            try:
+                line, col = node.lc.item(index)
+                source.values[child] = (line + 1, col + 1)
+            except (KeyError, TypeError):
+                pass
+            items.append(_plain(item, child, source))
+        return items
+    if isinstance(node, bool) or node is None:
+        return node
+    if isinstance(node, int):
+        return int(node)
+    if isinstance(node, float):
+        return float(node)
+    if isinstance(node, str):
+        return str(node)
+    if isinstance(node, (_dt.date, _dt.datetime)):
+        return node
+    return str(node)

@@ -1,0 +1,195 @@
+"""Turn check results into rule outcomes and a verdict outcome, failing closed.
+
+Order of decisions for one rule: a check that errored or was skipped makes the
+rule ``error`` (unless the rule says ``on_error``); then findings and metric
+requirements decide pass/fail; waivers may turn a fail into ``waived``; the rule's
+mode may turn a fail into ``warn``. Any ``error`` makes the verdict ``error``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from fnmatch import fnmatchcase
+from typing import Literal
+
+from gatekeeper.models import CheckResult, Finding, RuleOutcome, RuleResult, VerdictOutcome, WaiverReport
+from gatekeeper.policy import ResolvedPolicy
+from gatekeeper.policy.model import Mode, Rule, Waiver
+from gatekeeper.policy.require import MissingMetric, lookup_in
+
+
+@dataclass
+class _WaiverState:
+    waiver: Waiver
+    active: bool
+    matched: int = 0
+
+
+@dataclass
+class Decision:
+    outcome: VerdictOutcome
+    rules: list[RuleResult]
+    waivers: list[WaiverReport]
+    summary: str
+    notes: list[str] = field(default_factory=list)
+
+
+def decide(resolved: ResolvedPolicy, results: dict[str, CheckResult], *, today: date, mode: Mode) -> Decision:
+    states = [_WaiverState(w, active=w.expires >= today) for w in resolved.policy.waivers]
+    rules = [_decide_rule(rule, resolved, results, states, default_mode=mode) for rule in resolved.policy.rules]
+    waivers = [_waiver_report(state) for state in states]
+    outcome: VerdictOutcome = "pass"
+    if any(r.outcome == "error" for r in rules):
+        outcome = "error"
+    elif any(r.outcome == "fail" for r in rules):
+        outcome = "fail"
+    return Decision(outcome, rules, waivers, _summary(outcome, rules, waivers, mode))
+
+
+def _decide_rule(
+    rule: Rule,
+    resolved: ResolvedPolicy,
+    results: dict[str, CheckResult],
+    states: list[_WaiverState],
+    default_mode: Mode,
+) -> RuleResult:
+    mode: Mode = rule.mode or default_mode
+    checks = [results[name] for name in rule.check]
+
+    def result(
+        outcome: RuleOutcome, reason: str, counted: list[Finding] | None = None, waived: list[Finding] | None = None
+    ) -> RuleResult:
+        if waived is None:
+            waived = []
+        if counted is None:
+            counted = []
+        return RuleResult(
+            id=rule.id,
+            description=rule.description,
+            checks=list(rule.check),
+            mode=mode,
+            outcome=outcome,
+            reason=reason,
+            findings=counted,
+            waived=waived,
+        )
+
+    broken = [c for c in checks if c.status != "ok"]
+    if broken:
+        why = "; ".join(
+            f"check {c.name!r} {'errored' if c.status == 'error' else 'was skipped'}: {c.error}" for c in broken
+        )
+        if rule.on_error == "error":
+            return result("error", why)
+        return result(rule.on_error, f"{why} (the policy says on_error: {rule.on_error})")
+
+    mine = [s for s in states if s.waiver.rule == rule.id]
+    reasons: list[str] = []
+    failed = False
+    counted: list[Finding] = []
+    waived: list[Finding] = []
+
+    if rule.findings is not None:
+        floor = rule.findings.severity.rank
+        for check in checks:
+            for finding in check.findings:
+                if finding.severity.rank < floor:
+                    continue
+                if rule.findings.ids and not any(fnmatchcase(finding.id, g) for g in rule.findings.ids):
+                    continue
+                waiver = next((s for s in mine if s.active and s.waiver.match and _matches(s.waiver, finding)), None)
+                if waiver is not None:
+                    waiver.matched += 1
+                    waived.append(finding)
+                else:
+                    counted.append(finding)
+        limit = rule.findings.max
+        scope = f"at or above {rule.findings.severity.value}"
+        if len(counted) > limit:
+            failed = True
+            reasons.append(f"{len(counted)} finding(s) {scope}, at most {limit} allowed")
+        else:
+            extra = f" ({len(waived)} waived)" if waived else ""
+            reasons.append(f"{len(counted)} finding(s) {scope}, at most {limit} allowed{extra}")
+
+    lookup = lookup_in({c.name: c.metrics for c in checks})
+    for requirement in resolved.requirements.get(rule.id, []):
+        try:
+            ok, text = requirement.evaluate(lookup)
+        except MissingMetric as exc:
+            return result("error", f"cannot evaluate {requirement.text!r}: {exc}")
+        if not ok:
+            failed = True
+            reasons.append(f"not met: {text}")
+        else:
+            reasons.append(f"met: {text}")
+
+    reason = "; ".join(reasons)
+    counted.sort(key=Finding.sort_key)
+    waived.sort(key=Finding.sort_key)
+    if not failed:
+        limit = rule.findings.max if rule.findings else 0
+        return result("waived" if waived and len(counted) + len(waived) > limit else "pass", reason, counted, waived)
+
+    whole = next((s for s in mine if s.active and s.waiver.match is None), None)
+    if whole is not None:
+        whole.matched += 1
+        w = whole.waiver
+        reason += f" — waived by {w.owner} until {w.expires.isoformat()}: {w.reason}"
+        return result("waived", reason, counted, waived)
+    if mode == "warn" or rule.mode == "audit":  # policy-wide audit keeps the would-be outcome
+        return result("warn", f"{reason} (mode: {mode}, not enforced)", counted, waived)
+    return result("fail", reason, counted, waived)
+
+
+def _matches(waiver: Waiver, finding: Finding) -> bool:
+    match = waiver.match
+    assert match is not None
+    if match.finding is not None and not fnmatchcase(finding.id, match.finding):
+        return False
+    if match.path is not None and (finding.path is None or not fnmatchcase(finding.path, match.path)):
+        return False
+    return match.fingerprint is None or finding.fingerprint == match.fingerprint
+
+
+def _waiver_report(state: _WaiverState) -> WaiverReport:
+    w = state.waiver
+    status: Literal["active", "expired", "stale"] = "active"
+    if not state.active:
+        status = "expired"
+    elif state.matched == 0:
+        status = "stale"
+    match = {k: v for k, v in (w.match.model_dump() if w.match else {}).items() if v is not None}
+    return WaiverReport(
+        rule=w.rule,
+        owner=w.owner,
+        reason=w.reason,
+        expires=w.expires.isoformat(),
+        status=status,
+        matched=state.matched,
+        match=match,
+    )
+
+
+def _summary(outcome: VerdictOutcome, rules: list[RuleResult], waivers: list[WaiverReport], mode: Mode) -> str:
+    def ids(kind: str) -> list[str]:
+        return [r.id for r in rules if r.outcome == kind]
+
+    parts = [f"{len(rules)} rule(s)"]
+    for kind in ("error", "fail", "warn", "waived"):
+        if ids(kind):
+            parts.append(f"{kind}: {', '.join(ids(kind))}")
+    expired = sum(1 for w in waivers if w.status == "expired")
+    stale = sum(1 for w in waivers if w.status == "stale")
+    if expired:
+        parts.append(f"{expired} expired waiver(s)")
+    if stale:
+        parts.append(f"{stale} stale waiver(s)")
+    lenient = [r.id for r in rules if r.outcome in ("warn", "pass") and "on_error" in r.reason]
+    if lenient:
+        parts.append(f"errors let through by on_error: {', '.join(lenient)}")
+    text = f"{outcome.upper()}: " + "; ".join(parts)
+    if mode == "audit":
+        text += " (audit mode: not enforced)"
+    return text

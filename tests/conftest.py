@@ -1,0 +1,63 @@
+"""Shared helpers for the test suite: fixture data, temporary repositories, policies."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+DATA = Path(__file__).parent / "data"
+FAKE_PLUGIN = DATA / "plugins" / "fake_checkers.py"
+SHARED_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+
+
+@pytest.fixture
+def data_dir() -> Path:
+    return DATA
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """An empty repository folder with the one file the fake checker reads by default."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    (root / "input.txt").write_text("evidence\n")
+    return root
+
+
+@pytest.fixture
+def write_policy(repo: Path) -> Callable[..., Path]:
+    """Write a policy into the repository; ``{fake}`` in the text is the fake plugin's path."""
+
+    def write(text: str, name: str = "gatekeeper.yaml", folder: Path | None = None) -> Path:
+        target = (folder or repo) / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        body = textwrap.dedent(text).replace("{fake}", str(FAKE_PLUGIN))
+        target.write_text(body)
+        return target
+
+    return write
+
+
+@pytest.fixture
+def run_cli(repo: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """Run the real console command (``python -m gatekeeper``) in the repository."""
+
+    def run(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        full_env = {**os.environ, "NO_COLOR": "1", **(env or {})}
+        return subprocess.run(
+            [sys.executable, "-m", "gatekeeper", *args],
+            cwd=cwd or repo,
+            capture_output=True,
+            text=True,
+            env=full_env,
+            timeout=300,
+            check=False,
+        )
+
+    return run
