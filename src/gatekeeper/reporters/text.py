@@ -20,7 +20,8 @@ def _finding_line(finding: Finding) -> str:
     where = finding.path or "(no file)"
     if finding.line:
         where += f":{finding.line}"
-    return f"      {escape(where)}  {escape(finding.id)} [{finding.severity.value}] {escape(finding.message.splitlines()[0] if finding.message else '')}"
+    first_line = finding.message.splitlines()[0] if finding.message else ""
+    return "      " + escape(f"{where}  {finding.id} [{finding.severity.value}] {first_line}")
 
 
 def _rule_lines(rule: RuleResult) -> list[str]:
