@@ -44,8 +44,13 @@ def find_tool(command: str, package: str) -> str:
     return found
 
 
-def run_tool(argv: list[str], ctx: CheckContext, *, ok_codes: tuple[int, ...] = (0,)) -> ToolRun:
-    """Run ``argv`` in the repository root; raise ``CheckError`` on timeout or an unexpected exit code."""
+def run_tool(
+    argv: list[str], ctx: CheckContext, *, ok_codes: tuple[int, ...] = (0,), env: dict[str, str] | None = None
+) -> ToolRun:
+    """Run ``argv`` in the repository root; raise ``CheckError`` on timeout or an unexpected exit code.
+
+    ``env`` adds to (does not replace) this process's environment.
+    """
     try:
         process = subprocess.Popen(
             argv,
@@ -57,6 +62,7 @@ def run_tool(argv: list[str], ctx: CheckContext, *, ok_codes: tuple[int, ...] = 
             encoding="utf-8",
             errors="replace",
             start_new_session=True,
+            env={**os.environ, **env} if env else None,
         )
     except FileNotFoundError:
         raise CheckError(f"{argv[0]}: not found; is the tool installed?") from None

@@ -8,18 +8,17 @@ default they make the check an error (``unparsed_files: error``).
 
 from __future__ import annotations
 
-from collections import Counter
-from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from gatekeeper.checkers._findings import Fingerprinter, repo_path, severity_metrics
 from gatekeeper.checkers._ingest import parse_json, read_report
 from gatekeeper.checkers._subprocess import find_tool, run_tool
 from gatekeeper.checkers.base import CheckContext, Checker
 from gatekeeper.errors import CheckError
 from gatekeeper.hookspecs import hookimpl
-from gatekeeper.models import CheckOutput, Finding, InputFile, Severity, ToolInfo, fingerprint
+from gatekeeper.models import CheckOutput, Finding, InputFile, Severity, ToolInfo
 
 SEVERITY = {"LOW": Severity.LOW, "MEDIUM": Severity.MEDIUM, "HIGH": Severity.HIGH}
 DEFAULT_EXCLUDES = [
@@ -103,7 +102,7 @@ def _normalise(
         raise CheckError("not a bandit JSON report (no 'results' list)")
     notes: list[str] = []
     errors = data.get("errors") or []
-    unparsed = sorted({_rel(ctx, str(e.get("filename", "?"))) for e in errors if isinstance(e, dict)})
+    unparsed = sorted({repo_path(ctx, str(e.get("filename", "?"))) for e in errors if isinstance(e, dict)})
     if unparsed:
         message = f"bandit could not scan {len(unparsed)} file(s): {', '.join(unparsed[:5])}" + (
             " ..." if len(unparsed) > 5 else ""
@@ -119,14 +118,13 @@ def _normalise(
         inputs = [ctx.input_file(name) for name in scanned if ctx.resolve(name).is_file()]
 
     findings: list[Finding] = []
-    lines_cache: dict[str, list[str]] = {}
-    seen: Counter[tuple[str, str, str]] = Counter()
+    fingerprint = Fingerprinter(ctx, "bandit")
     for item in sorted(
         data["results"], key=lambda r: (str(r.get("filename")), r.get("line_number") or 0, str(r.get("test_id")))
     ):
         if not isinstance(item, dict):
             raise CheckError("bandit report: a result is not an object")
-        path = _rel(ctx, str(item.get("filename", "")))
+        path = repo_path(ctx, str(item.get("filename", "")))
         line = item.get("line_number") if isinstance(item.get("line_number"), int) else None
         raw = str(item.get("issue_severity", "UNDEFINED")).upper()
         props = {"confidence": str(item.get("issue_confidence", "")).lower()}
@@ -138,8 +136,6 @@ def _normalise(
         if item.get("more_info"):
             props["url"] = str(item["more_info"])
         test_id = str(item.get("test_id", "bandit"))
-        text = _line_text(ctx, path, line, lines_cache)
-        seen[(test_id, path, text)] += 1
         findings.append(
             Finding(
                 id=test_id,
@@ -148,38 +144,13 @@ def _normalise(
                 path=path,
                 line=line,
                 column=(item["col_offset"] + 1) if isinstance(item.get("col_offset"), int) else None,
-                fingerprint=fingerprint("bandit", test_id, path, text, seen[(test_id, path, text)]),
+                fingerprint=fingerprint(test_id, path, line),
                 properties=props,
             )
         )
-    totals = Counter(f.severity.value for f in findings)
-    metrics = {
-        "findings": float(len(findings)),
-        "files_scanned": float(len(inputs)),
-        "unparsed_files": float(len(unparsed)),
-    }
-    metrics.update({f"findings_{s.value}": float(totals.get(s.value, 0)) for s in Severity if s is not Severity.INFO})
+    metrics = severity_metrics(findings)
+    metrics.update({"files_scanned": float(len(inputs)), "unparsed_files": float(len(unparsed))})
     return CheckOutput(tool=tool, inputs=inputs, findings=findings, metrics=metrics, notes=notes)
-
-
-def _rel(ctx: CheckContext, name: str) -> str:
-    try:
-        return ctx.relpath(name)
-    except CheckError:
-        return Path(name).as_posix()  # a report from another checkout: keep its path as written
-
-
-def _line_text(ctx: CheckContext, path: str, line: int | None, cache: dict[str, list[str]]) -> str:
-    """The stripped source line, so a fingerprint survives code moving up or down."""
-    if line is None:
-        return ""
-    if path not in cache:
-        try:
-            cache[path] = ctx.resolve(path).read_text(encoding="utf-8", errors="replace").splitlines()
-        except (OSError, CheckError):
-            cache[path] = []
-    lines = cache[path]
-    return lines[line - 1].strip() if 0 < line <= len(lines) else f"line {line}"
 
 
 @hookimpl

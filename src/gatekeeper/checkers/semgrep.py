@@ -1,0 +1,288 @@
+"""``uses: semgrep``: run semgrep offline with local rules, or read a semgrep JSON report.
+
+Offline means: ``--metrics=off --disable-version-check``, rules only from local files
+(``builtin:NAME`` packs shipped in ``policies/semgrep/``, or files in the repository);
+a registry name such as ``p/python`` is refused rather than fetched.
+
+Severity mapping (semgrep -> gatekeeper): CRITICAL -> critical; HIGH, ERROR -> high;
+MEDIUM, WARNING -> medium; LOW, INFO -> low; EXPERIMENT, INVENTORY -> info; anything
+else -> medium, flagged in the finding's properties.
+
+Gaps in evidence are surfaced: files semgrep skipped (too big, failed to parse, timed
+out, too many matches) and errors tied to a file make the check an error unless the
+policy says ``gaps: warn``. semgrep's own default ignore list (which silently skips
+``tests/`` and more) is switched off when the repository has no ``.semgrepignore``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import Counter
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
+
+from gatekeeper.checkers._findings import Fingerprinter, repo_path, severity_metrics
+from gatekeeper.checkers._ingest import parse_json, read_report
+from gatekeeper.checkers._subprocess import find_tool, run_tool
+from gatekeeper.checkers.base import CheckContext, Checker
+from gatekeeper.errors import CheckError
+from gatekeeper.hookspecs import hookimpl
+from gatekeeper.models import CheckOutput, Finding, InputFile, Severity, ToolInfo
+
+SEVERITY = {
+    "CRITICAL": Severity.CRITICAL,
+    "HIGH": Severity.HIGH,
+    "ERROR": Severity.HIGH,
+    "MEDIUM": Severity.MEDIUM,
+    "WARNING": Severity.MEDIUM,
+    "LOW": Severity.LOW,
+    "INFO": Severity.LOW,
+    "EXPERIMENT": Severity.INFO,
+    "INVENTORY": Severity.INFO,
+}
+#: Skip reasons that mean "a file we were asked to scan was not analysed".
+GAP_REASONS = {
+    "exceeded_size_limit",
+    "too_big",
+    "analysis_failed_parser_or_internal_error",
+    "too_many_matches",
+    "insufficient_permissions",
+    "timeout",
+}
+DEFAULT_EXCLUDES = [".git", ".venv", "venv", ".tox", ".nox", "node_modules", "build", "dist", ".gatekeeper"]
+_REGISTRY = re.compile(r"^(p|r|s|c)/|^https?://|^auto$")
+
+
+class SemgrepOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    config: list[str] = Field(
+        default_factory=lambda: ["builtin:python"], description="Rule files: builtin:NAME or paths in the repository."
+    )
+    paths: list[str] = Field(default_factory=lambda: ["."], description="What to scan, from the repository root.")
+    exclude: list[str] = Field(default_factory=lambda: list(DEFAULT_EXCLUDES), description="Patterns semgrep skips.")
+    report: str | None = Field(default=None, description="Read this semgrep JSON report instead of running semgrep.")
+    jobs: int | None = Field(default=None, ge=1, description="semgrep --jobs (default: semgrep's choice).")
+    per_file_timeout: int = Field(
+        default=30, ge=0, description="semgrep --timeout per file and rule, seconds; 0: none."
+    )
+    gaps: Literal["error", "warn"] = Field(
+        default="error", description="Files semgrep was asked to scan but did not analyse: an error, or a note."
+    )
+
+
+def builtin_rules(name: str) -> Path:
+    from gatekeeper.policy.resolve import packs_dir
+
+    path = packs_dir() / "semgrep" / f"{name}.yaml"
+    if "/" in name or not path.is_file():
+        known = sorted(p.stem for p in (packs_dir() / "semgrep").glob("*.yaml"))
+        raise CheckError(f"no built-in semgrep rules {name!r}; available: {', '.join(known)}")
+    return path
+
+
+def _config_files(ctx: CheckContext, options: SemgrepOptions) -> list[Path]:
+    files = []
+    for entry in options.config:
+        if entry.startswith("builtin:"):
+            files.append(builtin_rules(entry.removeprefix("builtin:")))
+        elif _REGISTRY.match(entry):
+            raise CheckError(f"semgrep config {entry!r} is a registry name; only local rule files are used (offline)")
+        else:
+            path = ctx.resolve(entry)
+            if not path.exists():
+                raise CheckError(f"semgrep config {entry} not found in the repository")
+            files.append(path)
+    return files
+
+
+def _rule_ids(files: list[Path]) -> set[str]:
+    """The ids the rule files declare, to undo semgrep's prefixing of ids with the rule file's folder."""
+    ids: set[str] = set()
+    yaml = YAML(typ="safe")
+    for file in files:
+        for path in sorted(file.rglob("*.y*ml")) if file.is_dir() else [file]:
+            try:
+                data = yaml.load(path.read_text(encoding="utf-8"))
+            except (OSError, YAMLError, UnicodeDecodeError) as exc:
+                raise CheckError(f"semgrep rules {path.name}: cannot read: {exc}") from None
+            for rule in (data or {}).get("rules", []) if isinstance(data, dict) else []:
+                if isinstance(rule, dict) and "id" in rule:
+                    ids.add(str(rule["id"]))
+    return ids
+
+
+def run(ctx: CheckContext, options: SemgrepOptions) -> CheckOutput:
+    if options.report is not None:
+        path, text = read_report(ctx, options.report)
+        data = parse_json(text, ctx.relpath(path))
+        return _normalise(ctx, data, options, set(), [ctx.input_file(path)], notes=[])
+
+    for entry in options.paths:
+        if not ctx.resolve(entry).exists():
+            raise CheckError(f"path {entry!r} does not exist in the repository (semgrep 'paths' option)")
+    configs = _config_files(ctx, options)
+    exe = find_tool("semgrep", "semgrep")
+    argv = [exe, "scan", "--metrics=off", "--disable-version-check", "--json", "--verbose"]
+    argv += ["--timeout", str(options.per_file_timeout)]
+    for config in configs:
+        argv += ["--config", str(config)]
+    for pattern in options.exclude:
+        argv += ["--exclude", pattern]
+    if options.jobs:
+        argv += ["--jobs", str(options.jobs)]
+    if not (ctx.root / ".semgrepignore").is_file():
+        argv.append("--x-ignore-semgrepignore-files")  # semgrep's hidden default list would skip tests/ silently
+    argv += ["--", *options.paths]
+    ctx.progress(f"semgrep with {len(configs)} rule file(s) on {', '.join(options.paths)}")
+    env = {"SEMGREP_ENABLE_VERSION_CHECK": "0", "SEMGREP_SEND_METRICS": "off"}
+    result = run_tool(argv, ctx, ok_codes=(0, 1), env=env)
+    data = parse_json(result.stdout, "semgrep output") if result.stdout.strip() else None
+    if data is None:
+        raise CheckError(f"semgrep printed no JSON: {result.stderr_tail()}")
+    notes = [f"rules {_describe(c)} sha256:{_digest(c)}" for c in configs]
+    return _normalise(ctx, data, options, _rule_ids(configs), [], notes=notes, scanned_inputs=True)
+
+
+def _describe(path: Path) -> str:
+    from gatekeeper.policy.resolve import packs_dir
+
+    try:
+        return "builtin:" + path.relative_to(packs_dir() / "semgrep").with_suffix("").as_posix()
+    except ValueError:
+        return path.name
+
+
+def _digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    for file in sorted(path.rglob("*")) if path.is_dir() else [path]:
+        if file.is_file():
+            digest.update(file.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _normalise(
+    ctx: CheckContext,
+    data: Any,
+    options: SemgrepOptions,
+    rule_ids: set[str],
+    inputs: list[InputFile],
+    *,
+    notes: list[str],
+    scanned_inputs: bool = False,
+) -> CheckOutput:
+    if not isinstance(data, dict) or not isinstance(data.get("results"), list):
+        raise CheckError("not a semgrep JSON report (no 'results' list)")
+    version = data.get("version") if isinstance(data.get("version"), str) else None
+    tool = ToolInfo(name="semgrep", version=version)
+
+    fatal = [
+        e for e in data.get("errors") or [] if isinstance(e, dict) and not e.get("path") and e.get("level") == "error"
+    ]
+    if fatal:
+        raise CheckError(f"semgrep failed: {_error_text(fatal[0])}")
+    gap_files: dict[str, str] = {}
+    for error in data.get("errors") or []:
+        if isinstance(error, dict) and error.get("path"):
+            kind = error.get("type")
+            gap_files[repo_path(ctx, str(error["path"]))] = str(
+                kind[0] if isinstance(kind, list) and kind else kind or "error"
+            )
+    paths = _dict(data.get("paths"))
+    skipped = [s for s in paths.get("skipped") or [] if isinstance(s, dict)]
+    for entry in skipped:
+        if entry.get("reason") in GAP_REASONS:
+            gap_files.setdefault(repo_path(ctx, str(entry.get("path"))), str(entry.get("reason")))
+    reasons = Counter(str(s.get("reason")) for s in skipped)
+    if reasons:
+        notes.append("semgrep skipped " + ", ".join(f"{n} file(s): {r}" for r, n in sorted(reasons.items())))
+    if gap_files:
+        listed = ", ".join(f"{p} ({why})" for p, why in sorted(gap_files.items())[:5])
+        message = f"semgrep did not fully analyse {len(gap_files)} file(s): {listed}" + (
+            " ..." if len(gap_files) > 5 else ""
+        )
+        if options.gaps == "error":
+            return CheckOutput(status="error", error=message + " (set gaps: warn to accept the gap)", tool=tool)
+        notes.append(message)
+
+    if scanned_inputs:
+        scanned = sorted(str(p) for p in paths.get("scanned") or [])
+        inputs = [ctx.input_file(name) for name in scanned if ctx.resolve(name).is_file()]
+
+    fingerprint = Fingerprinter(ctx, "semgrep")
+    findings = []
+    for item in sorted(data["results"], key=lambda r: (str(r.get("path")), _line(r) or 0, str(r.get("check_id")))):
+        if not isinstance(item, dict):
+            raise CheckError("semgrep report: a result is not an object")
+        extra = _dict(item.get("extra"))
+        rule = _short_id(str(item.get("check_id", "semgrep")), rule_ids)
+        path = repo_path(ctx, str(item.get("path", "")))
+        line = _line(item)
+        raw = str(extra.get("severity", "")).upper()
+        props = _properties(_dict(extra.get("metadata")))
+        if raw not in SEVERITY:
+            props["unmapped_severity"] = raw or "(none)"
+        start = _dict(item.get("start"))
+        findings.append(
+            Finding(
+                id=rule,
+                severity=SEVERITY.get(raw, Severity.MEDIUM),
+                message=str(extra.get("message", "")).strip(),
+                path=path,
+                line=line,
+                column=start.get("col") if isinstance(start.get("col"), int) else None,
+                fingerprint=fingerprint(rule, path, line),
+                properties=props,
+            )
+        )
+    metrics = severity_metrics(findings)
+    metrics.update(
+        {"files_scanned": float(len(inputs)), "files_skipped": float(len(skipped)), "gaps": float(len(gap_files))}
+    )
+    return CheckOutput(tool=tool, inputs=inputs, findings=findings, metrics=metrics, notes=notes)
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _line(item: dict[str, Any]) -> int | None:
+    start = item.get("start")
+    return start.get("line") if isinstance(start, dict) and isinstance(start.get("line"), int) else None
+
+
+def _short_id(check_id: str, rule_ids: set[str]) -> str:
+    for rule in rule_ids:
+        if check_id == rule or check_id.endswith("." + rule):
+            return rule
+    return check_id
+
+
+def _properties(metadata: dict[str, Any]) -> dict[str, str]:
+    props: dict[str, str] = {}
+    cwe = metadata.get("cwe")
+    cwes = cwe if isinstance(cwe, list) else [cwe] if cwe else []
+    ids = [m.group(0) for c in cwes if (m := re.match(r"CWE-\d+", str(c)))]
+    if ids:
+        props["cwe"] = ",".join(ids)
+    for key in ("category", "confidence", "source"):
+        if isinstance(metadata.get(key), str):
+            props["url" if key == "source" else key] = metadata[key]
+    return props
+
+
+def _error_text(error: dict[str, Any]) -> str:
+    message = str(error.get("message") or error.get("type") or "unknown error")
+    return " ".join(message.split())[:300]
+
+
+@hookimpl
+def gatekeeper_checkers() -> list[Checker[Any]]:
+    return [
+        Checker("semgrep", run, SemgrepOptions, "Pattern-based code scanner (runs semgrep offline, or reads its JSON).")
+    ]

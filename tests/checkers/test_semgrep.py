@@ -1,0 +1,192 @@
+"""The semgrep checker: the real semgrep, offline, on fixture repositories and the built-in rule pack."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections import defaultdict
+from datetime import date
+from pathlib import Path
+
+import pytest
+from ruamel.yaml import YAML
+
+from gatekeeper import Verdict, evaluate, load_policy
+from gatekeeper.checkers.semgrep import SEVERITY
+from gatekeeper.policy.resolve import packs_dir
+
+DATA = Path(__file__).parents[1] / "data"
+RULES = packs_dir() / "semgrep" / "python.yaml"
+RULE_IDS = sorted(rule["id"] for rule in YAML(typ="safe").load(RULES.read_text())["rules"])
+SHARED_SEMGREP = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "semgrep"
+
+
+def _gate(root: Path, with_: str = "{}") -> Verdict:
+    (root / "gatekeeper.yaml").write_text(
+        f"""
+version: 1
+checks:
+  code: {{uses: semgrep, with: {with_}}}
+rules:
+  - {{id: no-high, check: code, findings: {{severity: high, max: 0}}}}
+"""
+    )
+    return evaluate(load_policy(root / "gatekeeper.yaml", entry_points=False), root, today=date(2026, 1, 1))
+
+
+@pytest.fixture(scope="module")
+def rule_pack_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, set[str]]:
+    """One semgrep run over every rule's positive and negative example: {path: rule ids found}."""
+    root = tmp_path_factory.mktemp("rules")
+    shutil.copytree(DATA / "semgrep-rules", root, dirs_exist_ok=True)
+    for source in root.rglob("*.py.fixture"):
+        source.rename(source.with_suffix(""))
+    verdict = _gate(root)
+    assert verdict.checks[0].status == "ok", verdict.checks[0].error
+    found: dict[str, set[str]] = defaultdict(set)
+    for finding in verdict.checks[0].findings:
+        found[finding.path or ""].add(finding.id)
+    return found
+
+
+def test_every_rule_has_examples_message_severity_and_cwe() -> None:
+    rules = YAML(typ="safe").load(RULES.read_text())["rules"]
+    assert len(rules) >= 10
+    for rule in rules:
+        assert (DATA / "semgrep-rules" / rule["id"] / "bad.py.fixture").is_file(), rule["id"]
+        assert (DATA / "semgrep-rules" / rule["id"] / "good.py.fixture").is_file(), rule["id"]
+        assert rule["message"].strip() and rule["severity"] in SEVERITY
+        assert rule["metadata"]["cwe"][0].startswith("CWE-")
+    assert sorted(p.name for p in (DATA / "semgrep-rules").iterdir()) == RULE_IDS
+
+
+@pytest.mark.parametrize("rule", RULE_IDS)
+def test_rule_flags_its_positive_example(rule: str, rule_pack_results: dict[str, set[str]]) -> None:
+    assert rule in rule_pack_results[f"{rule}/bad.py"]
+
+
+@pytest.mark.parametrize("rule", RULE_IDS)
+def test_rule_is_quiet_on_its_negative_example(rule: str, rule_pack_results: dict[str, set[str]]) -> None:
+    assert rule_pack_results.get(f"{rule}/good.py", set()) == set()
+
+
+def test_flawed_repository_fails(fixture_repo) -> None:
+    verdict = _gate(fixture_repo("flawed"))
+    check = verdict.checks[0]
+    assert check.status == "ok", check.error
+    assert check.tool is not None and check.tool.name == "semgrep" and check.tool.version
+    ids = {f.id for f in check.findings}
+    assert {"python-command-injection", "python-unsafe-deserialization", "python-unsafe-yaml-load"} <= ids
+    injection = next(f for f in check.findings if f.id == "python-command-injection")
+    assert (injection.path, injection.line, injection.severity.value) == ("app/handlers.py", 9, "high")
+    assert injection.properties["cwe"] == "CWE-78"
+    assert {i.path for i in check.inputs} == {"app/__init__.py", "app/handlers.py"}
+    assert any(n.startswith("rules builtin:python sha256:") for n in check.notes)
+    assert verdict.outcome == "fail"
+
+
+def test_clean_repository_passes(fixture_repo) -> None:
+    verdict = _gate(fixture_repo("clean"))
+    assert verdict.checks[0].status == "ok", verdict.checks[0].error
+    assert verdict.checks[0].findings == []
+    assert verdict.outcome == "pass"
+
+
+def test_tests_folder_is_scanned_not_silently_skipped(fixture_repo) -> None:
+    root = fixture_repo("clean")
+    (root / "tests").mkdir()
+    (root / "tests" / "test_x.py").write_text("def test_x(code):\n    eval(code)\n")
+    check = _gate(root).checks[0]
+    assert "tests/test_x.py" in {i.path for i in check.inputs}
+    assert ("python-eval-exec", "tests/test_x.py") in {(f.id, f.path) for f in check.findings}
+
+
+def test_repository_semgrepignore_is_respected(fixture_repo) -> None:
+    root = fixture_repo("flawed")
+    (root / ".semgrepignore").write_text("app/handlers.py\n")
+    check = _gate(root).checks[0]
+    assert check.status == "ok"
+    assert check.findings == []
+    assert "app/handlers.py" not in {i.path for i in check.inputs}
+    assert any("semgrepignore_patterns_match" in n for n in check.notes)
+
+
+def test_file_too_big_to_scan_is_a_gap(fixture_repo) -> None:
+    root = fixture_repo("clean")
+    (root / "app" / "generated.py").write_text("x = 1\n" * 250_000)
+    verdict = _gate(root)
+    assert verdict.checks[0].status == "error"
+    assert "semgrep did not fully analyse 1 file(s): app/generated.py (exceeded_size_limit)" in (
+        verdict.checks[0].error or ""
+    )
+    accepted = _gate(root, "{gaps: warn}").checks[0]
+    assert accepted.status == "ok"
+    assert accepted.metrics["gaps"] == 1
+
+
+def test_repository_rules_are_used(fixture_repo) -> None:
+    root = fixture_repo("clean")
+    (root / "rules.yaml").write_text(
+        "rules:\n  - id: no-sha256\n    languages: [python]\n    severity: CRITICAL\n"
+        "    message: no sha256 here\n    pattern: hashlib.sha256(...)\n"
+    )
+    check = _gate(root, "{config: [rules.yaml]}").checks[0]
+    assert [(f.id, f.severity.value) for f in check.findings] == [("no-sha256", "critical")]
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ("p/python", "semgrep config 'p/python' is a registry name; only local rule files are used (offline)"),
+        ("https://example.com/rules.yaml", "is a registry name"),
+        ("missing.yaml", "semgrep config missing.yaml not found in the repository"),
+        ("builtin:rust", "no built-in semgrep rules 'rust'; available: python"),
+    ],
+)
+def test_configs_that_need_the_network_or_do_not_exist_are_errors(config: str, message: str, fixture_repo) -> None:
+    verdict = _gate(fixture_repo("clean"), f'{{config: ["{config}"]}}')
+    assert verdict.checks[0].status == "error"
+    assert message in (verdict.checks[0].error or "")
+
+
+def test_broken_rule_file_is_an_error(fixture_repo) -> None:
+    root = fixture_repo("clean")
+    (root / "rules.yaml").write_text("rules:\n  - id: broken\n    languages: [python]\n    message: m\n")
+    verdict = _gate(root, "{config: [rules.yaml]}")
+    assert verdict.checks[0].status == "error"
+    assert verdict.outcome == "error"
+
+
+@pytest.mark.parametrize(
+    ("report", "results"), [("juice-shop-semgrep-1.154.json", 25), ("keda-semgrep-1.122.json", 39)]
+)
+def test_real_reports_ingest_and_their_gaps_are_surfaced(report: str, results: int, tmp_path: Path) -> None:
+    shutil.copy(DATA / "semgrep" / report, tmp_path / "semgrep.json")
+    strict = _gate(tmp_path, "{report: semgrep.json}").checks[0]
+    assert strict.status == "error"
+    assert "semgrep did not fully analyse" in (strict.error or "")
+    lenient = _gate(tmp_path, "{report: semgrep.json, gaps: warn}").checks[0]
+    assert lenient.status == "ok", lenient.error
+    assert len(lenient.findings) == results
+    assert (
+        lenient.tool is not None
+        and lenient.tool.version == json.loads((tmp_path / "semgrep.json").read_text())["version"]
+    )
+    assert all(f.properties.get("cwe", "CWE-").startswith("CWE-") for f in lenient.findings)
+
+
+def test_concatenated_objects_are_a_one_line_error(tmp_path: Path) -> None:
+    shutil.copy(DATA / "semgrep" / "lets-be-bad-guys-concatenated-objects.json", tmp_path / "semgrep.json")
+    check = _gate(tmp_path, "{report: semgrep.json}").checks[0]
+    assert check.status == "error"
+    assert check.error == "semgrep.json: not valid JSON at line 41 column 1: Extra data"
+
+
+def test_shared_corpus_report_without_redistribution_licence(tmp_path: Path) -> None:
+    source = SHARED_SEMGREP / "vulnflask-semgrep.json"
+    if not source.is_file():
+        pytest.skip("../shared/corpus is not beside this checkout")
+    shutil.copy(source, tmp_path / "semgrep.json")
+    check = _gate(tmp_path, "{report: semgrep.json, gaps: warn}").checks[0]
+    assert check.status == "ok"
+    assert len(check.findings) == 27
