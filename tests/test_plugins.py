@@ -147,3 +147,39 @@ def test_entry_point_checker_and_reporter_run(installed_plugins: Path, repo: Pat
     assert done.returncode == 1, done.stderr
     assert done.stdout == "hello: fail\n"
     assert '"lines": 3.0' in (repo / "out.json").read_text()
+
+
+def test_hooks_without_the_marker_still_register(tmp_path: Path) -> None:
+    plain = tmp_path / "plain_plugin.py"
+    plain.write_text(
+        "from gatekeeper import Checker, CheckOutput, NoOptions\n\n"
+        "def gatekeeper_checkers():\n"
+        "    return [Checker('plain', lambda ctx, options: CheckOutput(), NoOptions)]\n"
+    )
+    assert "plain" in load_plugins([plain], entry_points=False).checkers
+
+
+def test_misspelt_unmarked_hook_is_rejected(tmp_path: Path) -> None:
+    typo = tmp_path / "typo_plugin.py"
+    typo.write_text("def gatekeeper_reporter():\n    return []\n")
+    with pytest.raises(PluginError, match=r"'typo_plugin' is not valid: .*gatekeeper_reporter"):
+        load_plugins([typo], entry_points=False)
+
+
+def test_two_local_plugins_with_the_same_file_name(tmp_path: Path) -> None:
+    first, second = tmp_path / "a" / "checks.py", tmp_path / "b" / "checks.py"
+    for index, path in enumerate((first, second)):
+        path.parent.mkdir()
+        path.write_text(
+            "from gatekeeper import Checker, CheckOutput, NoOptions, hookimpl\n\n@hookimpl\n"
+            f"def gatekeeper_checkers():\n    return [Checker('c{index}', lambda ctx, o: CheckOutput(), NoOptions)]\n"
+        )
+    plugins = load_plugins([first, second], entry_points=False)
+    assert {"c0", "c1"} <= set(plugins.checkers)
+
+
+def test_local_plugin_disabled_by_the_path_written_in_the_policy() -> None:
+    plugins = load_plugins(
+        [PLUGINS / "duplicate_bandit.py"], entry_points=False, disabled=["plugins/duplicate_bandit.py"]
+    )
+    assert plugins.provided_by[("checker", "bandit")].source == "builtin"

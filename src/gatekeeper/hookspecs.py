@@ -7,8 +7,10 @@ Plugins are found three ways, in this order, and all go through these same hooks
 2. installed packages that declare an entry point in the group ``gatekeeper``;
 3. local modules a policy names (``plugins: [./ci/gatekeeper_local.py]``).
 
-A hook implementation whose name starts with ``gatekeeper_`` but matches no hook
-below is rejected when the plugin loads, so a typo never silently does nothing.
+Any function whose name starts with ``gatekeeper_`` is taken as a hook implementation
+(``@hookimpl`` is recommended, and needed for options such as ``tryfirst``); one that
+matches no hook below is rejected when the plugin loads, so a typo never silently
+does nothing.
 
 Versioning promise: hooks are only added, never changed incompatibly, within a
 major version; a hook may gain keyword arguments, which pluggy lets old
@@ -57,9 +59,10 @@ def gatekeeper_reporters() -> list[Reporter]:
 
 @hookspec
 def gatekeeper_signers() -> list[SignerType]:
-    """Register signers: the kinds of key ``--sign NAME:REF`` can use (a KMS, an HSM).
+    """Register signers: the kinds of key a verdict can be signed with (a key file, a KMS, an HSM).
 
-    Called once, when plugins are loaded. Return a list of ``gatekeeper.signing.SignerType``.
+    Called once, when plugins are loaded. Return a list of ``gatekeeper.signing.SignerType``;
+    the signing step picks one by its ``name``.
     """
     raise NotImplementedError
 

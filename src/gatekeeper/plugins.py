@@ -86,7 +86,7 @@ def load_plugins(
     an unknown hook, or registers a name another plugin already has.
     """
     skip = set(disabled)
-    manager = pluggy.PluginManager(hookspecs.PROJECT)
+    manager = _Manager(hookspecs.PROJECT)
     manager.add_hookspecs(hookspecs)
     plugins = Plugins(manager)
 
@@ -109,12 +109,36 @@ def load_plugins(
             _register(plugins, obj, info)
 
     for path in local:
-        if path.stem in skip or str(path) in skip:
+        if _disabled(path, skip):
             continue
         module = _import_local(path)
-        _register(plugins, module, PluginInfo(path.stem, "local", None, str(path)))
+        _register(plugins, module, PluginInfo(path.stem, "local", None, str(path)), register_as=str(path))
 
     return plugins
+
+
+class _Manager(pluggy.PluginManager):
+    """Treats any ``gatekeeper_*`` function as a hook implementation, marked or not.
+
+    So a plugin that forgets ``@hookimpl`` still works, and one that misspells a hook
+    name is rejected by ``check_pending`` instead of being silently ignored.
+    """
+
+    def parse_hookimpl_opts(self, plugin: object, name: str) -> pluggy.HookimplOpts | None:
+        opts = super().parse_hookimpl_opts(plugin, name)
+        if opts is None and name.startswith(f"{hookspecs.PROJECT}_") and callable(getattr(plugin, name, None)):
+            opts = {
+                "wrapper": False, "hookwrapper": False, "optionalhook": False,
+                "tryfirst": False, "trylast": False, "specname": None,
+            }  # fmt: skip
+        return opts
+
+
+def _disabled(path: Path, skip: set[str]) -> bool:
+    """A local plugin is disabled by its module name, its file name, or its path as written."""
+    return bool(skip & {path.stem, path.name, str(path)}) or any(
+        entry.endswith((".py",)) and str(path).endswith("/" + entry.lstrip("./")) for entry in skip
+    )
 
 
 def _own_version() -> str:
@@ -143,10 +167,12 @@ def _import_local(path: Path) -> ModuleType:
     return module
 
 
-def _register(plugins: Plugins, plugin: Any, info: PluginInfo) -> None:
+def _register(plugins: Plugins, plugin: Any, info: PluginInfo, register_as: str | None = None) -> None:
     manager = plugins.manager
+    if manager.has_plugin(register_as or info.name):
+        raise PluginError(f"two plugins are named {info.name!r}; rename one of them or disable it")
     try:
-        manager.register(plugin, name=info.name)
+        manager.register(plugin, name=register_as or info.name)
         manager.check_pending()
     except (ValueError, pluggy.PluginValidationError) as exc:
         if manager.is_registered(plugin):

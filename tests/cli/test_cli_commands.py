@@ -124,5 +124,12 @@ def test_init_then_run_gives_a_verdict(repo: Path, run_cli) -> None:
     done = run_cli("run", "--format", "json")
     verdict = json.loads(done.stdout)
     assert verdict["policy"]["sources"] == ["builtin:default", "gatekeeper.yaml"]
-    assert {c["uses"] for c in verdict["checks"]} == {"bandit"}
+    assert {c["name"]: c["uses"] for c in verdict["checks"]}["python-security"] == "bandit"
     assert all(c["status"] == "ok" for c in verdict["checks"]), verdict["checks"]
+
+
+def test_debug_is_accepted_after_the_command(write_policy, run_cli) -> None:
+    write_policy(VALID.replace("paths:", "pahts:"))
+    done = run_cli("policy", "validate", "gatekeeper.yaml", "--debug")
+    assert done.returncode == 2
+    assert "Traceback (most recent call last)" in done.stderr

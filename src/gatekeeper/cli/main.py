@@ -78,7 +78,8 @@ def _plugin_options(parser: argparse.ArgumentParser) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
-    debug = "--debug" in args_list
+    debug = "--debug" in args_list  # accepted before or after the command
+    args_list = [a for a in args_list if a != "--debug"]
     parser = build_parser()
     args = parser.parse_args(args_list)
     if args.command is None:

@@ -21,7 +21,7 @@ class Signer(Protocol):
 
 @dataclass(frozen=True)
 class SignerType:
-    """A kind of signer, chosen with ``--sign NAME:REF`` (``file:key.pem``)."""
+    """A kind of signer; ``load`` turns a reference (a key file path, a KMS key id) into a ``Signer``."""
 
     name: str
     load: Callable[[str], Signer]
