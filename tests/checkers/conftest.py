@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 import shutil
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 REPOS = Path(__file__).parents[1] / "data" / "repos"
+sys.path.insert(0, str(Path(__file__).parent))  # osv_server.py
 
 
 @pytest.fixture
@@ -21,3 +23,12 @@ def fixture_repo(tmp_path: Path) -> Callable[[str], Path]:
         return target
 
     return copy
+
+
+@pytest.fixture
+def osv_server():
+    """An OSV-compatible server on 127.0.0.1 serving the recorded advisories in tests/data/osv."""
+    from osv_server import OsvServer, load_records
+
+    with OsvServer(load_records(REPOS.parent / "osv")) as server:
+        yield server

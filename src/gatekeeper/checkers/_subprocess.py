@@ -28,9 +28,11 @@ class ToolRun:
     stdout: str
     stderr: str
 
-    def stderr_tail(self) -> str:
-        tail = self.stderr.strip()[-STDERR_TAIL:]
-        return tail.replace("\n", " | ") if tail else "(no stderr)"
+    def stderr_tail(self, lines: int = 3) -> str:
+        """The last few lines of stderr (where tools put the reason they stopped), on one line."""
+        kept = [line.strip() for line in self.stderr.splitlines() if line.strip()][-lines:]
+        tail = " | ".join(kept)[-STDERR_TAIL:]
+        return tail or "(no stderr)"
 
 
 def find_tool(command: str, package: str) -> str:
