@@ -16,7 +16,7 @@ from gatekeeper.errors import GatekeeperError, PluginError, PolicyError, UsageEr
 from gatekeeper.plugins import Plugins, load_plugins
 from gatekeeper.policy.errors import policy_error_from
 from gatekeeper.policy.model import CheckSpec, Policy, Rule, Waiver
-from gatekeeper.policy.require import Requirement, RequireSyntaxError, parse_requirement
+from gatekeeper.policy.require import Requirement, RequireSyntaxError, parse_requirement, split_qualified
 from gatekeeper.policy.resolve import BUILTIN_PREFIX, Merged, builtin_packs, chain, merge, resolve_ref
 
 __all__ = [
@@ -61,8 +61,9 @@ def canonical_json(policy: Policy) -> str:
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def find_policy(root: Path) -> str:
+def find_policy(root: str | Path) -> str:
     """The policy for a repository: its ``gatekeeper.yaml``/``.gatekeeper.yaml``, else the default pack."""
+    root = Path(root)
     found = [root / name for name in POLICY_FILENAMES if (root / name).is_file()]
     if len(found) > 1:
         raise UsageError(f"both {found[0]} and {found[1]} exist; keep one, or name it with --policy")
@@ -92,6 +93,11 @@ def load_policy(
     if plugins is None:
         local = [(top_dir / p).resolve() for p in merged.policy.plugins]
         plugins = load_plugins(local, entry_points=entry_points, disabled=disabled_plugins)
+    if not merged.policy.rules:
+        raise PolicyError(
+            "the policy has no rules, so it would pass anything; add a rule or extend builtin:default",
+            layers[-1].source.locate(()),
+        )
     options = _validate_checks(merged, plugins)
     requirements = _validate_rules(merged)
     _validate_waivers(merged)
@@ -146,7 +152,14 @@ def _validate_rules(merged: Merged) -> dict[str, list[Requirement]]:
         parsed = []
         for index, text in enumerate(rule.require):
             try:
-                parsed.append(parse_requirement(text))
+                requirement = parse_requirement(text)
+                for name in requirement.metrics():
+                    if "." in name and split_qualified(name, rule.check) is None:
+                        reads = ", ".join(rule.check)
+                        raise RequireSyntaxError(
+                            f"{name!r}: a dotted name is CHECK.METRIC and this rule reads no such check (it reads {reads})"
+                        )
+                parsed.append(requirement)
             except RequireSyntaxError as exc:
                 raise PolicyError(
                     f"rules[{loc[1]}].require[{index}]: {exc}", source.locate((*loc, "require", index))

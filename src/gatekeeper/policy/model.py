@@ -24,6 +24,12 @@ MODE_STRICTNESS: dict[str, int] = {"audit": 0, "warn": 1, "enforce": 2}
 _NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 
 
+def _one_or_many_schema(schema: dict[str, Any]) -> None:
+    """In the JSON Schema too, a single string stands for a one-item list."""
+    array = {key: schema.pop(key) for key in ("type", "items") if key in schema}
+    schema["anyOf"] = [{"type": "string"}, array]
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True, populate_by_name=True)
 
@@ -47,9 +53,15 @@ class FindingsCondition(_Strict):
 class Rule(_Strict):
     id: str = Field(pattern=_NAME)
     description: str | None = None
-    check: list[str] = Field(description="The check(s) whose results this rule reads.")
+    check: list[str] = Field(
+        description="The check(s) whose results this rule reads.", json_schema_extra=_one_or_many_schema
+    )
     findings: FindingsCondition | None = None
-    require: list[str] = Field(default_factory=list, description="Metric comparisons, e.g. 'failed == 0'.")
+    require: list[str] = Field(
+        default_factory=list,
+        description="Metric comparisons, e.g. 'failed == 0'.",
+        json_schema_extra=_one_or_many_schema,
+    )
     mode: Mode | None = None
     on_error: OnError = Field(
         default="error",
@@ -77,6 +89,14 @@ class WaiverMatch(_Strict):
     path: str | None = Field(default=None, description="Path glob relative to the repository root.")
     fingerprint: str | None = None
 
+    @model_validator(mode="after")
+    def _narrows_something(self) -> WaiverMatch:
+        if self.finding is None and self.path is None and self.fingerprint is None:
+            raise ValueError(
+                "an empty match would waive every finding of the rule; name a finding, path or fingerprint"
+            )
+        return self
+
 
 class Waiver(_Strict):
     rule: str
@@ -94,12 +114,16 @@ class Policy(_Strict):
     version: Literal[1]
     name: str | None = Field(default=None, pattern=_NAME)
     description: str | None = None
-    extends: list[str] = Field(default_factory=list)
+    extends: list[str] = Field(default_factory=list, json_schema_extra=_one_or_many_schema)
     mode: Mode = "enforce"
     allow_weaker_mode: bool = Field(
         default=False, description="Let policies that extend this one set a less strict mode."
     )
-    plugins: list[str] = Field(default_factory=list, description="Local plugin modules (paths to .py files).")
+    plugins: list[str] = Field(
+        default_factory=list,
+        description="Local plugin modules (paths to .py files).",
+        json_schema_extra=_one_or_many_schema,
+    )
     checks: dict[str, CheckSpec] = Field(default_factory=dict)
     rules: list[Rule] = Field(default_factory=list)
     waivers: list[Waiver] = Field(default_factory=list)
@@ -108,6 +132,13 @@ class Policy(_Strict):
     @classmethod
     def _one_or_many(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else value
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_is_an_int(cls, value: Any) -> Any:
+        if type(value) is not int:  # Literal[1] alone takes True and 1.0
+            raise ValueError("Input should be 1")
+        return value
 
     @field_validator("checks")
     @classmethod

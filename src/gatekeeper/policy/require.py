@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import operator
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 _OPS: dict[str, Callable[[float, float], bool]] = {
@@ -23,7 +23,7 @@ _OPS: dict[str, Callable[[float, float], bool]] = {
 }
 _TOKEN = re.compile(
     r"\s*(?:(?P<num>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)(?![A-Za-z_])"
-    r"|(?P<name>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)?)"
+    r"|(?P<name>[A-Za-z_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?)"
     r"|(?P<op>==|!=|<=|>=|<|>))"
 )
 
@@ -61,7 +61,7 @@ class Requirement:
 
 
 def _fmt(value: float) -> str:
-    return str(int(value)) if value == int(value) and abs(value) < 1e15 else f"{value:g}"
+    return str(int(value)) if math.isfinite(value) and value == int(value) and abs(value) < 1e15 else repr(value)
 
 
 def parse_requirement(text: str) -> Requirement:
@@ -90,16 +90,25 @@ def parse_requirement(text: str) -> Requirement:
     return Requirement(text.strip(), operand(*tokens[0]), tokens[1][1], operand(*tokens[2]))
 
 
+def split_qualified(name: str, checks: Iterable[str]) -> tuple[str, str] | None:
+    """``CHECK.METRIC`` split at the dot that leaves a known check name (check names may hold dots)."""
+    known = set(checks)
+    for index in [i for i, c in enumerate(name) if c == "."][::-1]:
+        if name[:index] in known:
+            return name[:index], name[index + 1 :]
+    return None
+
+
 def lookup_in(metrics: Mapping[str, Mapping[str, float]]) -> Callable[[str], float]:
     """Resolve a metric name against the metrics of a rule's checks (``check.metric`` or unique ``metric``)."""
 
     def lookup(name: str) -> float:
-        if "." in name:
-            check, metric = name.split(".", 1)
-            if check in metrics:
-                if metric in metrics[check]:
-                    return metrics[check][metric]
-                raise MissingMetric(f"check {check!r} reported no metric {metric!r}")
+        qualified = split_qualified(name, metrics)
+        if qualified is not None:
+            check, metric = qualified
+            if metric in metrics[check]:
+                return metrics[check][metric]
+            raise MissingMetric(f"check {check!r} reported no metric {metric!r}")
         found = [m[name] for m in metrics.values() if name in m]
         if len(found) == 1:
             return found[0]

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from gatekeeper.errors import PolicyError
 from gatekeeper.policy.errors import policy_error_from
-from gatekeeper.policy.model import MODE_STRICTNESS, CheckSpec, Policy, Rule, Waiver
+from gatekeeper.policy.model import MODE_STRICTNESS, CheckSpec, Mode, Policy, Rule, Waiver
 from gatekeeper.policy.source import Loc, PolicySource, read_policy_file
 
 BUILTIN_PREFIX = "builtin:"
@@ -96,10 +96,14 @@ def chain(path: Path, display: str, _stack: tuple[Path, ...] = ()) -> list[Layer
             )
         display_parent = parent_display if ref.startswith(BUILTIN_PREFIX) else _display(parent_path, path, display)
         for parent in chain(parent_path, display_parent, (*_stack, real)):
-            if all(parent.source.path != seen.source.path for seen in layers):
+            if all(_real(parent) != _real(seen) for seen in layers):  # 'base.yaml' and 'sub/../base.yaml' are one file
                 layers.append(parent)
     layers.append(layer)
     return layers
+
+
+def _real(layer: Layer) -> Path | None:
+    return layer.source.path.resolve() if layer.source.path else None
 
 
 def _display(target: Path, referrer: Path, referrer_display: str) -> str:
@@ -107,14 +111,14 @@ def _display(target: Path, referrer: Path, referrer_display: str) -> str:
 
 
 def merge(layers: list[Layer], top_dir: Path) -> Merged:
-    mode = "enforce"
-    mode_from: str | None = None
-    allow_weaker = True  # nothing above the first file to weaken
+    mode: Mode = "enforce"
+    mode_from = layers[0].display
+    mode_allows = True  # the file that set the current mode lets later files weaken it
     name: str | None = None
     description: str | None = None
     checks: dict[str, CheckSpec] = {}
     rules: dict[str, Rule] = {}
-    rule_modes: dict[str, str] = {}
+    rule_modes: dict[str, tuple[Mode, bool, str]] = {}  # id -> (effective mode, may weaken, set by)
     waivers: list[Waiver] = []
     plugins: list[str] = []
     merged = Merged(Policy(version=1), layers)
@@ -122,21 +126,16 @@ def merge(layers: list[Layer], top_dir: Path) -> Merged:
     for layer in layers:
         policy, source = layer.policy, layer.source
         explicit = policy.model_fields_set
-        parent_allows = allow_weaker  # a file cannot grant itself the right to weaken
-        if "mode" in explicit:
-            if MODE_STRICTNESS[policy.mode] < MODE_STRICTNESS[mode] and not parent_allows:
+        if "mode" in explicit or layer is layers[0]:
+            if MODE_STRICTNESS[policy.mode] < MODE_STRICTNESS[mode] and not mode_allows:
                 raise PolicyError(
                     f"mode: {policy.mode!r} is weaker than {mode!r} set by {mode_from}, which does not allow "
                     f"weaker modes (it would need 'allow_weaker_mode: true')",
                     source.locate(("mode",)),
                 )
-            mode, mode_from = policy.mode, layer.display
-        if "allow_weaker_mode" in explicit:
-            allow_weaker = policy.allow_weaker_mode
-        elif layer is layers[0]:
-            allow_weaker = False
-        if mode_from is None:
-            mode_from = layer.display
+            mode, mode_from, mode_allows = policy.mode, layer.display, policy.allow_weaker_mode
+        elif "allow_weaker_mode" in explicit and not policy.allow_weaker_mode:
+            mode_allows = False  # any file may lock the mode; only the file that sets it may unlock it
         name = policy.name if "name" in explicit else name
         description = policy.description if "description" in explicit else description
         for check_name, spec in policy.checks.items():
@@ -151,14 +150,16 @@ def merge(layers: list[Layer], top_dir: Path) -> Merged:
                 )
             seen_here.add(rule.id)
             new_mode = rule.mode or mode
-            old_mode = rule_modes.get(rule.id)
-            if old_mode and MODE_STRICTNESS[new_mode] < MODE_STRICTNESS[old_mode] and not parent_allows:
-                raise PolicyError(
-                    f"rules[{index}] ({rule.id}): mode {new_mode!r} is weaker than {old_mode!r} in the policy it extends",
-                    source.locate(("rules", index)),
-                )
+            if rule.id in rule_modes:
+                old_mode, may_weaken, set_by = rule_modes[rule.id]
+                if MODE_STRICTNESS[new_mode] < MODE_STRICTNESS[old_mode] and not may_weaken:
+                    raise PolicyError(
+                        f"rules[{index}] ({rule.id}): mode {new_mode!r} is weaker than {old_mode!r} set by {set_by}, "
+                        f"which does not allow weaker modes",
+                        source.locate(("rules", index)),
+                    )
             rules[rule.id] = rule
-            rule_modes[rule.id] = new_mode
+            rule_modes[rule.id] = (new_mode, policy.allow_weaker_mode, layer.display)
             merged.rule_origin[rule.id] = (source, ("rules", index))
         for index, waiver in enumerate(policy.waivers):
             waivers.append(waiver)
@@ -173,8 +174,8 @@ def merge(layers: list[Layer], top_dir: Path) -> Merged:
         version=1,
         name=name or _name_from(top.source.path),
         description=description,
-        mode=mode,  # type: ignore[arg-type]
-        allow_weaker_mode=allow_weaker,
+        mode=mode,
+        allow_weaker_mode=mode_allows,
         plugins=list(dict.fromkeys(plugins)),
         checks=checks,
         rules=list(rules.values()),

@@ -77,6 +77,12 @@ def parse_policy_text(text: str, name: str, path: Path | None = None) -> PolicyS
         raise PolicyError(f"invalid YAML: {problem}", Location(name)) from None
     except YAMLError as exc:
         raise PolicyError(f"invalid YAML: {exc}", Location(name)) from None
+    except ValueError as exc:  # a constructor rejected a value, e.g. the date 2030-13-01
+        raise PolicyError(f"invalid YAML: {exc}", Location(name)) from None
+    except RecursionError:
+        raise PolicyError("invalid YAML: nested too deeply", Location(name)) from None
+    except TypeError as exc:  # a mapping or list used as a key, e.g. `{a: 1}, {b: 2}` inside a flow mapping
+        raise PolicyError(f"invalid YAML: a key must be plain text ({exc})", Location(name)) from None
     if raw is None:
         raise PolicyError("the policy file is empty; start from `gatekeeper init`", Location(name))
     source = PolicySource(name=name, path=path, data=None)
@@ -93,9 +99,17 @@ def _plain(node: Any, loc: Loc, source: PolicySource) -> Any:
         out: dict[str, Any] = {}
         for key in node:
             child = (*loc, str(key))
+            if not isinstance(key, (str, int, float, bool)):
+                line, col = node.lc.key(key) if key in node.lc.data else source.values.get(loc, (1, 1))
+                raise PolicyError(
+                    "invalid YAML: a key must be plain text, not a mapping or list",
+                    Location(source.name, line + 1, col + 1),
+                )
             try:
                 kline, kcol = node.lc.key(key)
                 vline, vcol = node.lc.value(key)
+                if node[key] is None and vline != kline:  # an empty value: ruamel gives the next token's place
+                    vline, vcol = kline, kcol
                 source.keys[child] = (kline + 1, kcol + 1)
                 source.values[child] = (vline + 1, vcol + 1)
             except (KeyError, TypeError):  # merged keys (<<) carry no position of their own
