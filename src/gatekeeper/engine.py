@@ -126,8 +126,8 @@ class _Worker(threading.Thread):
         self.slots.acquire()
         self.context.started = time.monotonic()
         self.begun.set()
-        self.emit("started", "")
         try:
+            self.emit("started", "")  # inside the try: a raising progress callback must still free the slot
             spec = self.policy.policy.checks[self.check]
             checker = self.policy.plugins.checkers[spec.uses]
             output = checker.run(self.context, self.policy.options[self.check])
