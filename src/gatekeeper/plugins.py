@@ -27,6 +27,7 @@ ENTRY_POINT_GROUP = "gatekeeper"
 BUILTIN_MODULES = (
     "gatekeeper.checkers.bandit",
     "gatekeeper.checkers.pip_audit",
+    "gatekeeper.checkers.sarif",
     "gatekeeper.checkers.semgrep",
     "gatekeeper.reporters.json_report",
     "gatekeeper.reporters.text",

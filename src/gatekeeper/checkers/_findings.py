@@ -3,19 +3,29 @@
 from __future__ import annotations
 
 from collections import Counter
-from pathlib import Path
 
 from gatekeeper.checkers.base import CheckContext
 from gatekeeper.errors import CheckError
 from gatekeeper.models import Finding, Severity, fingerprint
 
 
-def repo_path(ctx: CheckContext, name: str) -> str:
-    """A tool's path as a repository-relative one; a path from elsewhere is kept as written."""
+def repo_path(ctx: CheckContext, name: str) -> str | None:
+    """A tool's path as a repository-relative one, or None for a path outside the repository.
+
+    Reports made elsewhere may carry absolute paths or ``../``; those never become a
+    finding's path (keep them in the finding's properties if they matter).
+    """
+    if not name:
+        return None
     try:
         return ctx.relpath(name)
     except CheckError:
-        return Path(name).as_posix()
+        return None
+
+
+def shown_path(ctx: CheckContext, name: str) -> str:
+    """A path for a message: repository-relative when it can be, else as the tool wrote it."""
+    return repo_path(ctx, name) or name
 
 
 class Fingerprinter:
@@ -29,8 +39,8 @@ class Fingerprinter:
         self._lines: dict[str, list[str]] = {}
         self._seen: Counter[tuple[str, str, str]] = Counter()
 
-    def line_text(self, path: str, line: int | None) -> str:
-        if line is None:
+    def line_text(self, path: str | None, line: int | None) -> str:
+        if path is None or line is None:
             return ""
         if path not in self._lines:
             try:
@@ -40,10 +50,11 @@ class Fingerprinter:
         lines = self._lines[path]
         return lines[line - 1].strip() if 0 < line <= len(lines) else f"line {line}"
 
-    def __call__(self, rule: str, path: str, line: int | None) -> str:
+    def __call__(self, rule: str, path: str | None, line: int | None) -> str:
         text = self.line_text(path, line)
-        self._seen[(rule, path, text)] += 1
-        return fingerprint(self.tool, rule, path, text, self._seen[(rule, path, text)])
+        key = (rule, path or "", text)
+        self._seen[key] += 1
+        return fingerprint(self.tool, rule, path, text, self._seen[key])
 
 
 def severity_metrics(findings: list[Finding]) -> dict[str, float]:

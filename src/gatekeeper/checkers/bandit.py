@@ -12,10 +12,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from gatekeeper.checkers._findings import Fingerprinter, repo_path, severity_metrics
+from gatekeeper.checkers._findings import Fingerprinter, repo_path, severity_metrics, shown_path
 from gatekeeper.checkers._ingest import parse_json, read_report
 from gatekeeper.checkers._subprocess import find_tool, run_tool
 from gatekeeper.checkers.base import CheckContext, Checker
+from gatekeeper.checkers.sarif import sarif_output
 from gatekeeper.errors import CheckError
 from gatekeeper.hookspecs import hookimpl
 from gatekeeper.models import CheckOutput, Finding, InputFile, Severity, ToolInfo
@@ -59,6 +60,8 @@ def run(ctx: CheckContext, options: BanditOptions) -> CheckOutput:
     if options.report is not None:
         path, text = read_report(ctx, options.report)
         data = parse_json(text, ctx.relpath(path))
+        if isinstance(data, dict) and "runs" in data:  # the tool's SARIF output
+            return sarif_output(ctx, data, [ctx.input_file(path)], "bandit")
         return _normalise(ctx, data, options, [ctx.input_file(path)], ToolInfo(name="bandit"), scanned_inputs=False)
 
     for entry in options.paths:
@@ -102,7 +105,7 @@ def _normalise(
         raise CheckError("not a bandit JSON report (no 'results' list)")
     notes: list[str] = []
     errors = data.get("errors") or []
-    unparsed = sorted({repo_path(ctx, str(e.get("filename", "?"))) for e in errors if isinstance(e, dict)})
+    unparsed = sorted({shown_path(ctx, str(e.get("filename", "?"))) for e in errors if isinstance(e, dict)})
     if unparsed:
         message = f"bandit could not scan {len(unparsed)} file(s): {', '.join(unparsed[:5])}" + (
             " ..." if len(unparsed) > 5 else ""

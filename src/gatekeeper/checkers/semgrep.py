@@ -26,10 +26,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-from gatekeeper.checkers._findings import Fingerprinter, repo_path, severity_metrics
+from gatekeeper.checkers._findings import Fingerprinter, repo_path, severity_metrics, shown_path
 from gatekeeper.checkers._ingest import parse_json, read_report
 from gatekeeper.checkers._subprocess import find_tool, run_tool
 from gatekeeper.checkers.base import CheckContext, Checker
+from gatekeeper.checkers.sarif import sarif_output
 from gatekeeper.errors import CheckError
 from gatekeeper.hookspecs import hookimpl
 from gatekeeper.models import CheckOutput, Finding, InputFile, Severity, ToolInfo
@@ -121,6 +122,8 @@ def run(ctx: CheckContext, options: SemgrepOptions) -> CheckOutput:
     if options.report is not None:
         path, text = read_report(ctx, options.report)
         data = parse_json(text, ctx.relpath(path))
+        if isinstance(data, dict) and "runs" in data:  # the tool's SARIF output
+            return sarif_output(ctx, data, [ctx.input_file(path)], "semgrep")
         return _normalise(ctx, data, options, set(), [ctx.input_file(path)], notes=[])
 
     for entry in options.paths:
@@ -190,14 +193,14 @@ def _normalise(
     for error in data.get("errors") or []:
         if isinstance(error, dict) and error.get("path"):
             kind = error.get("type")
-            gap_files[repo_path(ctx, str(error["path"]))] = str(
+            gap_files[shown_path(ctx, str(error["path"]))] = str(
                 kind[0] if isinstance(kind, list) and kind else kind or "error"
             )
     paths = _dict(data.get("paths"))
     skipped = [s for s in paths.get("skipped") or [] if isinstance(s, dict)]
     for entry in skipped:
         if entry.get("reason") in GAP_REASONS:
-            gap_files.setdefault(repo_path(ctx, str(entry.get("path"))), str(entry.get("reason")))
+            gap_files.setdefault(shown_path(ctx, str(entry.get("path"))), str(entry.get("reason")))
     reasons = Counter(str(s.get("reason")) for s in skipped)
     if reasons:
         notes.append("semgrep skipped " + ", ".join(f"{n} file(s): {r}" for r, n in sorted(reasons.items())))
