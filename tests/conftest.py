@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -14,6 +15,7 @@ import pytest
 DATA = Path(__file__).parent / "data"
 FAKE_PLUGIN = DATA / "plugins" / "fake_checkers.py"
 SHARED_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+REPOS = DATA / "repos"
 
 
 @pytest.fixture
@@ -61,3 +63,26 @@ def run_cli(repo: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
         )
 
     return run
+
+
+@pytest.fixture
+def fixture_repo(tmp_path: Path) -> Callable[[str], Path]:
+    """Copy a fixture repository into a temporary folder, turning ``*.py.fixture`` into ``*.py``."""
+
+    def copy(name: str) -> Path:
+        target = tmp_path / name
+        shutil.copytree(REPOS / name, target)
+        for source in target.rglob("*.py.fixture"):
+            source.rename(source.with_suffix(""))
+        return target
+
+    return copy
+
+
+@pytest.fixture
+def osv_server():
+    """An OSV-compatible server on 127.0.0.1 serving the recorded advisories in tests/data/osv."""
+    from osv_server import OsvServer, load_records
+
+    with OsvServer(load_records(DATA / "osv")) as server:
+        yield server

@@ -388,3 +388,37 @@ def test_an_error_outranks_a_fail_even_in_warn_and_audit(gate: Callable[..., Ver
         verdict = gate(OUTCOMES, mode=mode)
         assert [r.outcome for r in verdict.rules] == ["pass", "warn" if mode == "warn" else "fail", "error"]
         assert verdict.outcome == "error"
+
+
+# --- skipped checks ---------------------------------------------------------------------------
+
+SKIPPED = """
+checks:
+  deps: {uses: fake, with: {status: skipped, error: no dependency files found, inputs: []}}
+rules:
+  - {id: vulns, check: deps, findings: {max: 0}ON_SKIPPED}
+"""
+
+
+def test_a_skipped_check_is_an_error_by_default(gate: Callable[..., Verdict]) -> None:
+    verdict = gate(SKIPPED.replace("ON_SKIPPED", ""))
+    assert verdict.rules[0].outcome == "error"
+    assert verdict.rules[0].reason == "check 'deps' was skipped: no dependency files found"
+    assert verdict.outcome == "error"
+
+
+@pytest.mark.parametrize("choice", ["warn", "pass"])
+def test_on_skipped_lets_a_skip_through_and_says_so(choice: str, gate: Callable[..., Verdict]) -> None:
+    verdict = gate(SKIPPED.replace("ON_SKIPPED", f", on_skipped: {choice}"))
+    rule = verdict.rules[0]
+    assert (rule.outcome, rule.let_through) == (choice, "on_skipped")
+    assert rule.reason.endswith(f"(the policy says on_skipped: {choice})")
+    assert "skipped checks let through by on_skipped: vulns" in verdict.summary
+    assert verdict.outcome == "pass"
+
+
+def test_on_skipped_does_not_cover_an_error(gate: Callable[..., Verdict]) -> None:
+    body = SKIPPED.replace("status: skipped, error: no dependency files found, inputs: []", "behaviour: raise")
+    verdict = gate(body.replace("ON_SKIPPED", ", on_skipped: pass"))
+    assert verdict.rules[0].outcome == "error"
+    assert verdict.outcome == "error"

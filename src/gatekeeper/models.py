@@ -139,6 +139,9 @@ class RuleResult(_Frozen):
     checks: list[str] = Field(default_factory=list)
     findings: list[Finding] = Field(default_factory=list, description="Findings counted against the rule.")
     waived: list[Finding] = Field(default_factory=list, description="Findings a waiver took out of the count.")
+    let_through: Literal["on_error", "on_skipped"] | None = Field(
+        default=None, description="Set when a check error or skip was turned into warn/pass by the policy."
+    )
 
 
 class WaiverReport(_Frozen):

@@ -1,7 +1,7 @@
 """Turn check results into rule outcomes and a verdict outcome, failing closed.
 
 Order of decisions for one rule: a check that errored or was skipped makes the
-rule ``error`` (unless the rule says ``on_error``); then findings and metric
+rule ``error`` (unless the rule says ``on_error`` / ``on_skipped``); then findings and metric
 requirements decide pass/fail; waivers may turn a fail into ``waived``; the rule's
 mode may turn a fail into ``warn``. Any ``error`` makes the verdict ``error``.
 """
@@ -75,14 +75,18 @@ def _decide_rule(
             waived=waived,
         )
 
-    broken = [c for c in checks if c.status != "ok"]
-    if broken:
+    errored = [c for c in checks if c.status == "error"]
+    skipped = [c for c in checks if c.status == "skipped"]
+    if errored or skipped:
         why = "; ".join(
-            f"check {c.name!r} {'errored' if c.status == 'error' else 'was skipped'}: {c.error}" for c in broken
+            f"check {c.name!r} {'errored' if c.status == 'error' else 'was skipped'}: {c.error}"
+            for c in (*errored, *skipped)
         )
-        if rule.on_error == "error":
+        key, choice = ("on_error", rule.on_error) if errored else ("on_skipped", rule.on_skipped)
+        if choice == "error":
             return result("error", why)
-        return result(rule.on_error, f"{why} (the policy says on_error: {rule.on_error})")
+        lenient = result(choice, f"{why} (the policy says {key}: {choice})")
+        return lenient.model_copy(update={"let_through": key})
 
     mine = [s for s in states if s.waiver.rule == rule.id]
     reasons: list[str] = []
@@ -186,9 +190,10 @@ def _summary(outcome: VerdictOutcome, rules: list[RuleResult], waivers: list[Wai
         parts.append(f"{expired} expired waiver(s)")
     if stale:
         parts.append(f"{stale} stale waiver(s)")
-    lenient = [r.id for r in rules if r.outcome in ("warn", "pass") and "on_error" in r.reason]
-    if lenient:
-        parts.append(f"errors let through by on_error: {', '.join(lenient)}")
+    for key, what in (("on_error", "errors"), ("on_skipped", "skipped checks")):
+        lenient = [r.id for r in rules if r.let_through == key]
+        if lenient:
+            parts.append(f"{what} let through by {key}: {', '.join(lenient)}")
     text = f"{outcome.upper()}: " + "; ".join(parts)
     if mode == "audit":
         text += " (audit mode: not enforced)"

@@ -34,7 +34,7 @@ def test_policy_validate_ok(write_policy, run_cli) -> None:
     write_policy(VALID)
     done = run_cli("policy", "validate", "gatekeeper.yaml")
     assert done.returncode == 0, done.stderr
-    assert "valid policy 'commands-test' (2 checks, 3 rules, 0 waivers) sha256:" in done.stdout
+    assert "valid policy 'commands-test' (4 checks, 4 rules, 0 waivers) sha256:" in done.stdout
 
 
 def test_policy_validate_error_exits_2(write_policy, run_cli) -> None:
@@ -125,7 +125,9 @@ def test_init_then_run_gives_a_verdict(repo: Path, run_cli) -> None:
     verdict = json.loads(done.stdout)
     assert verdict["policy"]["sources"] == ["builtin:default", "gatekeeper.yaml"]
     assert {c["name"]: c["uses"] for c in verdict["checks"]}["python-security"] == "bandit"
-    assert all(c["status"] == "ok" for c in verdict["checks"]), verdict["checks"]
+    statuses = {c["name"]: c["status"] for c in verdict["checks"]}
+    assert statuses == {"python-security": "ok", "python-patterns": "ok", "dependencies": "skipped"}
+    assert verdict["outcome"] == "pass"  # shell=True on a constant string: low for bandit, not matched by semgrep
 
 
 def test_debug_is_accepted_after_the_command(write_policy, run_cli) -> None:

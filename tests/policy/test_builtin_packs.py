@@ -55,8 +55,13 @@ def test_default_pack_contents() -> None:
     assert policy.name == "default"
     assert policy.mode == "enforce"
     assert policy.allow_weaker_mode is True
-    assert {name: spec.uses for name, spec in policy.checks.items()} == {"python-security": "bandit"}
-    assert [(r.id, r.mode) for r in policy.rules] == [
-        ("no-high-security-findings", None),
-        ("review-medium-security-findings", "warn"),
+    assert {name: spec.uses for name, spec in policy.checks.items()} == {
+        "python-security": "bandit",
+        "python-patterns": "semgrep",
+        "dependencies": "pip-audit",
+    }
+    assert [(r.id, r.mode, r.on_skipped) for r in policy.rules] == [
+        ("no-high-security-findings", None, "error"),
+        ("review-medium-security-findings", "warn", "error"),
+        ("no-known-vulnerabilities", None, "warn"),
     ]

@@ -70,7 +70,7 @@ UNKNOWN_KEYS = [
         "version: 1\nchecks:\n  sast: {uses: bandit}\nrules:\n  - {id: a, check: sast, findings: {max: 0}, zzzz: 1}\n",
         5,
         46,
-        "rules[0].zzzz: unknown key (known keys: check, description, findings, id, mode, on_error, require)",
+        "rules[0].zzzz: unknown key (known keys: check, description, findings, id, mode, on_error, on_skipped, require)",
     ),
 ]
 

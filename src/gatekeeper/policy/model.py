@@ -67,6 +67,10 @@ class Rule(_Strict):
         default="error",
         description="What a check error means for this rule. Anything but 'error' is reported as such.",
     )
+    on_skipped: OnError = Field(
+        default="error",
+        description="What a skipped check (nothing to check, e.g. no dependency files) means for this rule.",
+    )
 
     @field_validator("check", "require", mode="before")
     @classmethod
