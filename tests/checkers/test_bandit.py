@@ -172,3 +172,40 @@ def test_shared_corpus_report_without_redistribution_licence(tmp_path: Path) -> 
     assert verdict.checks[0].status == "ok"
     assert len(verdict.checks[0].findings) == 6
     assert verdict.outcome == "fail"
+
+
+def test_baseline_reports_only_new_findings(fixture_repo) -> None:
+    root = fixture_repo("flawed")
+    first = _gate(root)
+    assert first.checks[0].findings
+    baseline = root / "bandit-baseline.json"
+    import subprocess
+
+    from gatekeeper.checkers._subprocess import find_tool
+
+    subprocess.run(
+        [find_tool("bandit", "bandit"), "-r", "app", "-f", "json", "-q", "-o", str(baseline)], cwd=root, check=False
+    )
+    handlers = root / "app" / "handlers.py"
+    handlers.write_text(handlers.read_text() + "\n\ndef later(code):\n    exec(code)\n")
+    check = _gate(root, "{paths: [app], baseline: bandit-baseline.json}").checks[0]
+    assert check.status == "ok", check.error
+    assert [f.id for f in check.findings] == ["B102"]
+    assert "bandit-baseline.json" in {i.path for i in check.inputs}
+    missing = _gate(root, "{baseline: nope.json}").checks[0]
+    assert missing.error == "bandit baseline nope.json not found in the repository"
+
+
+def test_report_paths_outside_the_repository_are_not_finding_paths(tmp_path: Path) -> None:
+    report = {
+        "errors": [],
+        "results": [
+            {"filename": "/elsewhere/app.py", "line_number": 3, "issue_severity": "HIGH", "issue_confidence": "HIGH",
+             "issue_text": "x", "test_id": "B602"},
+            {"filename": "../up.py", "line_number": 1, "issue_severity": "LOW", "issue_confidence": "LOW",
+             "issue_text": "y", "test_id": "B101"},
+        ],
+    }  # fmt: skip
+    (tmp_path / "bandit.json").write_text(json.dumps(report))
+    findings = _gate(tmp_path, "{report: bandit.json}").checks[0].findings
+    assert [(f.path, f.properties["location"]) for f in findings] == [(None, "../up.py"), (None, "/elsewhere/app.py")]

@@ -51,6 +51,9 @@ class BanditOptions(BaseModel):
         default="low", description="Lowest bandit confidence to report."
     )
     report: str | None = Field(default=None, description="Read this bandit JSON report instead of running bandit.")
+    baseline: str | None = Field(
+        default=None, description="A bandit JSON report of accepted findings; only findings not in it are reported."
+    )
     unparsed_files: Literal["error", "warn"] = Field(
         default="error", description="Files bandit could not parse: an error (default) or a note."
     )
@@ -85,11 +88,21 @@ def run(ctx: CheckContext, options: BanditOptions) -> CheckOutput:
         argv += ["-x", ",".join(options.exclude)]
     if options.skip:
         argv += ["-s", ",".join(options.skip)]
+    baseline: list[InputFile] = []
+    if options.baseline is not None:
+        baseline_path = ctx.resolve(options.baseline)
+        if not baseline_path.is_file():
+            raise CheckError(f"bandit baseline {options.baseline} not found in the repository")
+        argv += ["-b", str(baseline_path)]
+        baseline = [ctx.input_file(baseline_path)]
     argv += ["--", *options.paths]
     ctx.progress(f"bandit on {', '.join(options.paths)}")
     result = run_tool(argv, ctx, ok_codes=(0, 1))
     data = parse_json(result.stdout, "bandit output")
-    return _normalise(ctx, data, options, [], ToolInfo(name="bandit", version=version), scanned_inputs=True)
+    output = _normalise(ctx, data, options, [], ToolInfo(name="bandit", version=version), scanned_inputs=True)
+    if baseline and output.status == "ok":
+        output = output.model_copy(update={"inputs": [*output.inputs, *baseline]})
+    return output
 
 
 def _normalise(
@@ -131,6 +144,8 @@ def _normalise(
         line = item.get("line_number") if isinstance(item.get("line_number"), int) else None
         raw = str(item.get("issue_severity", "UNDEFINED")).upper()
         props = {"confidence": str(item.get("issue_confidence", "")).lower()}
+        if path is None and item.get("filename"):
+            props["location"] = str(item["filename"])  # outside the repository: never a finding's path
         if raw not in SEVERITY:
             props["unmapped_severity"] = raw
         cwe = item.get("issue_cwe")

@@ -228,6 +228,8 @@ def _normalise(
         line = _line(item)
         raw = str(extra.get("severity", "")).upper()
         props = _properties(_dict(extra.get("metadata")))
+        if path is None and item.get("path"):
+            props["location"] = str(item["path"])  # outside the repository: never a finding's path
         if raw not in SEVERITY:
             props["unmapped_severity"] = raw or "(none)"
         start = _dict(item.get("start"))
