@@ -33,8 +33,13 @@ def load_records(folder: Path) -> list[dict[str, Any]]:
 
 
 def _jsonable(value: Any) -> Any:
-    if isinstance(value, (datetime.date, datetime.datetime)):
-        return value.isoformat()
+    """YAML timestamps as OSV writes them: RFC 3339 in UTC with a 'Z'."""
+    if isinstance(value, datetime.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    if isinstance(value, datetime.date):
+        return value.isoformat() + "T00:00:00Z"
     raise TypeError(type(value).__name__)
 
 

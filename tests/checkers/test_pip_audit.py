@@ -176,3 +176,31 @@ def test_shared_corpus_report_with_vulnerabilities(tmp_path: Path) -> None:
     expected = sum(len(d.get("vulns", [])) for d in json.loads(source.read_text())["dependencies"])
     assert check.status == "ok" and len(check.findings) == expected == 4
     assert any(f.properties["fix_versions"] == "" and "no fixed version yet" in f.message for f in check.findings)
+
+
+def _installed(site: Path, name: str, version: str) -> None:
+    """An installed distribution as pip leaves it: a .dist-info folder with METADATA."""
+    info = site / f"{name}-{version}.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
+
+
+def test_environment_is_audited(tmp_path: Path, osv_server) -> None:
+    site = tmp_path / "venv" / "lib" / "python3.11" / "site-packages"
+    _installed(site, "urllib3", "1.24.1")
+    _installed(site, "requests", "2.32.3")
+    check = _gate(tmp_path, _with_server(osv_server.url, "environment: venv")).checks[0]
+    assert check.status == "ok", check.error
+    assert {f.properties["package"] for f in check.findings} == {"urllib3"}
+    assert "PYSEC-2019-132" in {f.id for f in check.findings}
+    assert all(f.path is None for f in check.findings)
+    assert sorted(i.path for i in check.inputs) == [
+        "venv/lib/python3.11/site-packages/requests-2.32.3.dist-info/METADATA",
+        "venv/lib/python3.11/site-packages/urllib3-1.24.1.dist-info/METADATA",
+    ]
+
+
+def test_environment_that_is_not_a_virtualenv_is_an_error(tmp_path: Path, osv_server) -> None:
+    (tmp_path / "venv").mkdir()
+    check = _gate(tmp_path, _with_server(osv_server.url, "environment: venv")).checks[0]
+    assert check.error == "environment venv: no lib/python*/site-packages inside; is it a virtualenv?"
