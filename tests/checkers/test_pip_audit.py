@@ -204,3 +204,34 @@ def test_environment_that_is_not_a_virtualenv_is_an_error(tmp_path: Path, osv_se
     (tmp_path / "venv").mkdir()
     check = _gate(tmp_path, _with_server(osv_server.url, "environment: venv")).checks[0]
     assert check.error == "environment venv: no lib/python*/site-packages inside; is it a virtualenv?"
+
+
+PYPROJECT = """\
+[project]
+name = "demo"
+version = "1.0"
+dependencies = [
+    "requests==2.19.0",
+    "PyYAML == 5.3 ; python_version >= '3'",
+]
+"""
+
+
+def test_pinned_project_dependencies_are_audited_without_an_index(tmp_path: Path, osv_server) -> None:
+    (tmp_path / "pyproject.toml").write_text(PYPROJECT)
+    check = _gate(tmp_path, _with_server(osv_server.url, "project: true")).checks[0]
+    assert check.status == "ok", check.error
+    where = {(f.properties["package"].lower(), f.path, f.line) for f in check.findings}
+    assert where == {("requests", "pyproject.toml", 5), ("pyyaml", "pyproject.toml", 6)}
+    assert [i.path for i in check.inputs] == ["pyproject.toml"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["gatekeeper.yaml", "pyproject.toml"]  # no scratch left
+
+
+def test_unpinned_project_dependency_asks_for_resolve(tmp_path: Path, osv_server) -> None:
+    (tmp_path / "pyproject.toml").write_text(PYPROJECT.replace('"requests==2.19.0"', '"requests>=2.19"'))
+    check = _gate(tmp_path, _with_server(osv_server.url, "project: true")).checks[0]
+    assert check.error == (
+        "pyproject.toml: dependency 'requests>=2.19' is not pinned with ==; pin it, or set resolve: true "
+        "to let pip-audit resolve the project through a package index"
+    )
+    assert not osv_server.queries

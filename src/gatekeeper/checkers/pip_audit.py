@@ -18,9 +18,12 @@ from __future__ import annotations
 
 import os
 import re
+import sys
+import tempfile
 from pathlib import Path
 from typing import Any, Literal
 
+from packaging.requirements import InvalidRequirement, Requirement
 from pydantic import BaseModel, ConfigDict, Field
 
 from gatekeeper.checkers._ingest import parse_json, read_report
@@ -29,6 +32,11 @@ from gatekeeper.checkers.base import CheckContext, Checker
 from gatekeeper.errors import CheckError
 from gatekeeper.hookspecs import hookimpl
 from gatekeeper.models import CheckOutput, Finding, InputFile, Severity, ToolInfo, fingerprint
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
 
 AUTO_REQUIREMENTS = ("requirements*.txt", "requirements/*.txt")
 OSV_URL_ENV = "GATEKEEPER_OSV_URL"
@@ -39,7 +47,8 @@ class PipAuditOptions(BaseModel):
 
     requirements: list[str] = Field(default_factory=list, description="Requirements files (globs) to audit.")
     project: bool = Field(
-        default=False, description="Audit pyproject.toml (pip-audit resolves it via a package index)."
+        default=False,
+        description="Audit pyproject.toml's [project].dependencies: as pinned (==), or resolved with resolve: true.",
     )
     environment: str | None = Field(default=None, description="A virtual environment in the repository to audit.")
     resolve: bool = Field(
@@ -78,7 +87,7 @@ def _sources(ctx: CheckContext, options: PipAuditOptions) -> tuple[list[str], li
         pyproject = ctx.resolve("pyproject.toml")
         if not pyproject.is_file():
             raise CheckError("project: true but there is no pyproject.toml at the repository root")
-        return [str(ctx.root)], [pyproject]
+        return ([str(ctx.root)] if options.resolve else []), [pyproject]
     patterns = options.requirements or list(AUTO_REQUIREMENTS)
     files: list[Path] = []
     for pattern in patterns:
@@ -88,6 +97,34 @@ def _sources(ctx: CheckContext, options: PipAuditOptions) -> tuple[list[str], li
         files += [ctx.resolve(p) for p in matched]
     args = [arg for file in files for arg in ("-r", str(file))]
     return args, files
+
+
+def pinned_project_requirements(pyproject: Path) -> str:
+    """``[project].dependencies`` as a requirements file, when every one is pinned with ``==``.
+
+    Auditing pins needs no package index; ranges do (``resolve: true``).
+    """
+    try:
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise CheckError(f"pyproject.toml: cannot read it: {exc}") from None
+    dependencies = data.get("project", {}).get("dependencies", [])
+    if not isinstance(dependencies, list):
+        raise CheckError("pyproject.toml: [project].dependencies is not a list")
+    lines = []
+    for text in dependencies:
+        try:
+            requirement = Requirement(str(text))
+        except InvalidRequirement as exc:
+            raise CheckError(f"pyproject.toml: dependency {text!r} is not valid: {exc}") from None
+        pins = [spec for spec in requirement.specifier if spec.operator in ("==", "===")]
+        if requirement.url or len(pins) != 1 or "*" in pins[0].version:
+            raise CheckError(
+                f"pyproject.toml: dependency {text!r} is not pinned with ==; pin it, or set resolve: true "
+                "to let pip-audit resolve the project through a package index"
+            )
+        lines.append(f"{requirement.name}=={pins[0].version}")
+    return "".join(f"{line}\n" for line in lines)
 
 
 def run(ctx: CheckContext, options: PipAuditOptions) -> CheckOutput:
@@ -112,17 +149,22 @@ def run(ctx: CheckContext, options: PipAuditOptions) -> CheckOutput:
     argv += ["-s", service]
     if service == "osv" and osv_url:
         argv += ["--osv-url", osv_url]
-    if not options.resolve and not options.project and options.environment is None:
+    if not options.resolve and options.environment is None:
         argv += ["--no-deps", "--disable-pip"]
     version_run = run_tool([exe, "--version"], ctx)
     version = version_run.stdout.split()[-1] if version_run.stdout.split() else None
     ctx.progress(f"pip-audit ({service}) on {len(files)} file(s)")
-    result = run_tool(argv, ctx, ok_codes=(0, 1))
+    with tempfile.TemporaryDirectory(prefix="gatekeeper-pip-audit-") as scratch:
+        if options.project and not options.resolve:
+            pinned = Path(scratch) / "requirements.txt"
+            pinned.write_text(pinned_project_requirements(files[0]), encoding="utf-8")
+            argv[1:1] = ["-r", str(pinned)]
+        result = run_tool(argv, ctx, ok_codes=(0, 1))
     if not result.stdout.strip():
         raise CheckError(f"pip-audit failed: {result.stderr_tail()}")
     data = parse_json(result.stdout, "pip-audit output")
     inputs = [ctx.input_file(f) for f in files if _inside(ctx, f)]
-    requirement_files = [f for f in files if f.suffix == ".txt"]
+    requirement_files = [f for f in files if f.suffix == ".txt" or f.name == "pyproject.toml"]
     return _normalise(ctx, data, options, inputs, requirement_files, ToolInfo(name="pip-audit", version=version))
 
 
@@ -139,7 +181,7 @@ def _locate(ctx: CheckContext, files: list[Path], package: str) -> tuple[str | N
     wanted = re.sub(r"[-_.]+", "-", package).lower()
     for file in files:
         for number, line in enumerate(file.read_text(encoding="utf-8", errors="replace").splitlines(), start=1):
-            match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", line)
+            match = re.match(r"\s*[\"']?([A-Za-z0-9][A-Za-z0-9._-]*)", line)
             if match and re.sub(r"[-_.]+", "-", match.group(1)).lower() == wanted:
                 return ctx.relpath(file), number
     return (ctx.relpath(files[0]), None) if len(files) == 1 else (None, None)
