@@ -7,6 +7,9 @@
 ``security``: the gate running bandit + semgrep (built-in rules) on a generated
 Python tree of about 50k lines, against running the same two tools by hand one after
 the other, and against the slower of the two alone.
+
+``junit``: the JUnit reader on generated reports of 50k and 500k test cases, against a
+bare ``xml.etree.ElementTree.iterparse`` count of the same file: time and peak memory.
 """
 
 from __future__ import annotations
@@ -107,7 +110,71 @@ def bench_security(lines: int, repeat: int) -> dict[str, float]:
     }
 
 
-BENCHMARKS = {"security": bench_security}
+_BASELINE_COUNT = """
+import resource, sys, time, xml.etree.ElementTree as ET
+started = time.perf_counter()
+count = 0
+for event, element in ET.iterparse(sys.argv[1], events=("end",)):
+    if element.tag == "testcase":
+        count += 1
+        element.clear()
+print(count, time.perf_counter() - started, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
+
+_GATE_COUNT = """
+import resource, sys, time
+from pathlib import Path
+from gatekeeper.checkers.junit import Tally, read_report
+started = time.perf_counter()
+tally = Tally()
+read_report(Path(sys.argv[1]), "report.xml", tally)
+print(tally.counts["total"], time.perf_counter() - started, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
+
+
+def write_junit(path: Path, cases: int) -> None:
+    """One <testsuite> of ``cases`` test cases, 1% failing, like a large CI report."""
+    with path.open("w") as out:
+        out.write('<?xml version="1.0" encoding="UTF-8"?>\n<testsuites>\n<testsuite name="big" tests="%d">\n' % cases)
+        for i in range(cases):
+            name = f'classname="pkg.module{i % 1000}.TestCase" name="test_{i}_does_the_thing" time="0.00{i % 10}"'
+            if i % 100 == 0:
+                out.write(
+                    f'  <testcase {name}><failure message="assert {i} == {i + 1}">Traceback ...</failure></testcase>\n'
+                )
+            else:
+                out.write(f"  <testcase {name}/>\n")
+        out.write("</testsuite>\n</testsuites>\n")
+
+
+def _run_counter(code: str, report: Path) -> tuple[int, float, float]:
+    done = subprocess.run([sys.executable, "-c", code, str(report)], capture_output=True, text=True, check=True)
+    count, seconds, peak_mib = done.stdout.split()
+    return int(count), float(seconds), float(peak_mib)
+
+
+def bench_junit(lines: int, repeat: int) -> dict[str, float]:
+    del lines
+    results: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="gk-bench-") as tmp:
+        for cases in (50_000, 500_000):
+            report = Path(tmp) / f"junit-{cases}.xml"
+            write_junit(report, cases)
+            base = [_run_counter(_BASELINE_COUNT, report) for _ in range(repeat)]
+            gate = [_run_counter(_GATE_COUNT, report) for _ in range(repeat)]
+            assert {b[0] for b in base} == {g[0] for g in gate} == {cases}
+            tag = f"{cases // 1000}k"
+            results[f"{tag}_file_mib"] = report.stat().st_size / 2**20
+            results[f"{tag}_iterparse_s"] = statistics.median(b[1] for b in base)
+            results[f"{tag}_gate_s"] = statistics.median(g[1] for g in gate)
+            results[f"{tag}_time_ratio"] = results[f"{tag}_gate_s"] / results[f"{tag}_iterparse_s"]
+            results[f"{tag}_iterparse_peak_mib"] = statistics.median(b[2] for b in base)
+            results[f"{tag}_gate_peak_mib"] = statistics.median(g[2] for g in gate)
+    results["gate_peak_500k_vs_50k"] = results["500k_gate_peak_mib"] / results["50k_gate_peak_mib"]
+    return results
+
+
+BENCHMARKS = {"security": bench_security, "junit": bench_junit}
 
 
 def main() -> int:

@@ -39,13 +39,16 @@ def local_name(tag: Any) -> str:
     return etree.QName(tag).localname if isinstance(tag, str) else ""
 
 
-def iterparse(path: Path, shown: str) -> Iterator[tuple[str, Any]]:
-    """``(event, element)`` for start and end events. The caller frees finished elements with ``release``."""
+def iterparse(
+    path: Path, shown: str, events: tuple[str, ...] = ("start", "end"), tags: tuple[str, ...] | None = None
+) -> Iterator[tuple[str, Any]]:
+    """``(event, element)`` for ``events`` on ``tags`` (all by default); free handled elements with ``release``."""
     _check_prolog(path, shown)
     try:
         yield from etree.iterparse(
             str(path),
-            events=("start", "end"),
+            events=events,
+            tag=tags,
             resolve_entities=False,
             load_dtd=False,
             no_network=True,
@@ -62,6 +65,13 @@ def iterparse(path: Path, shown: str) -> Iterator[tuple[str, Any]]:
         raise CheckError(f"{shown}: not well-formed XML{line}: {text.split(', line ')[0].strip()}") from None
     except OSError as exc:
         raise CheckError(f"{shown}: cannot read: {exc}") from None
+
+
+def root_tag(path: Path, shown: str) -> str:
+    """The root element's tag, read without parsing the rest of the file."""
+    for _, element in iterparse(path, shown, events=("start",)):
+        return str(element.tag)
+    raise CheckError(f"{shown}: no root element")
 
 
 def release(element: Any) -> None:
