@@ -185,3 +185,20 @@ def test_entity_expansion_bomb_is_refused(tmp_path: Path) -> None:
 def test_an_undeclared_entity_is_malformed_not_resolved(tmp_path: Path) -> None:
     verdict = _gate(tmp_path, '<testsuite><testcase name="&nope;"/></testsuite>')
     assert verdict.checks[0].error == "report.xml: not well-formed XML at line 1: Entity 'nope' not defined"
+
+
+def test_missing_skip_uses_what_matches_and_skips_when_nothing_does(tmp_path: Path) -> None:
+    policy = (
+        'version: 1\nchecks: {tests: {uses: junit, with: {reports: ["reports/*.xml", "junit.xml"], missing: skip}}}\n'
+        'rules: [{id: green, check: tests, require: ["total >= 1"], on_skipped: warn}]\n'
+    )
+    (tmp_path / "gatekeeper.yaml").write_text(policy)
+    skipped = evaluate(load_policy(tmp_path / "gatekeeper.yaml", entry_points=False), tmp_path)
+    assert skipped.checks[0].status == "skipped"
+    assert skipped.checks[0].error == (
+        "no JUnit report found (reports/*.xml, junit.xml); write one, e.g. pytest --junitxml=reports/junit.xml"
+    )
+    assert (skipped.rules[0].outcome, skipped.outcome) == ("warn", "pass")
+    (tmp_path / "junit.xml").write_text('<testsuite><testcase name="t"/></testsuite>')
+    found = evaluate(load_policy(tmp_path / "gatekeeper.yaml", entry_points=False), tmp_path)
+    assert found.checks[0].status == "ok" and found.checks[0].metrics["total"] == 1

@@ -34,7 +34,7 @@ def test_policy_validate_ok(write_policy, run_cli) -> None:
     write_policy(VALID)
     done = run_cli("policy", "validate", "gatekeeper.yaml")
     assert done.returncode == 0, done.stderr
-    assert "valid policy 'commands-test' (4 checks, 4 rules, 0 waivers) sha256:" in done.stdout
+    assert "valid policy 'commands-test' (5 checks, 5 rules, 0 waivers) sha256:" in done.stdout
 
 
 def test_policy_validate_error_exits_2(write_policy, run_cli) -> None:
@@ -126,7 +126,7 @@ def test_init_then_run_gives_a_verdict(repo: Path, run_cli) -> None:
     assert verdict["policy"]["sources"] == ["builtin:default", "gatekeeper.yaml"]
     assert {c["name"]: c["uses"] for c in verdict["checks"]}["python-security"] == "bandit"
     statuses = {c["name"]: c["status"] for c in verdict["checks"]}
-    assert statuses == {"python-security": "ok", "python-patterns": "ok", "dependencies": "skipped"}
+    assert statuses == {"python-security": "ok", "python-patterns": "ok", "tests": "skipped", "dependencies": "skipped"}
     assert verdict["outcome"] == "pass"  # shell=True on a constant string: low for bandit, not matched by semgrep
 
 

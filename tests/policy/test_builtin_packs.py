@@ -58,10 +58,12 @@ def test_default_pack_contents() -> None:
     assert {name: spec.uses for name, spec in policy.checks.items()} == {
         "python-security": "bandit",
         "python-patterns": "semgrep",
+        "tests": "junit",
         "dependencies": "pip-audit",
     }
     assert [(r.id, r.mode, r.on_skipped) for r in policy.rules] == [
         ("no-high-security-findings", None, "error"),
         ("review-medium-security-findings", "warn", "error"),
+        ("tests-pass", None, "warn"),
         ("no-known-vulnerabilities", None, "warn"),
     ]

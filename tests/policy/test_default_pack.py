@@ -30,9 +30,24 @@ def test_clean_repository_passes_and_says_what_evidence_is_missing(fixture_repo)
     assert [(r.id, r.outcome) for r in verdict.rules] == [
         ("no-high-security-findings", "pass"),
         ("review-medium-security-findings", "pass"),
+        ("tests-pass", "warn"),
         ("no-known-vulnerabilities", "warn"),
     ]
-    assert "skipped checks let through by on_skipped: no-known-vulnerabilities" in verdict.summary
+    assert "skipped checks let through by on_skipped: tests-pass, no-known-vulnerabilities" in verdict.summary
+
+
+def test_failing_test_report_fails_the_default_pack(fixture_repo) -> None:
+    root = fixture_repo("clean")
+    (root / "reports").mkdir()
+    (root / "reports" / "junit.xml").write_text(
+        '<testsuite name="t"><testcase classname="tests.test_app" name="test_token"><failure message="boom"/>'
+        '</testcase><testcase classname="tests.test_app" name="test_ok"/></testsuite>'
+    )
+    verdict = evaluate(load_policy("builtin:default", entry_points=False), root, today=date(2026, 1, 1))
+    rule = next(r for r in verdict.rules if r.id == "tests-pass")
+    assert rule.outcome == "fail"
+    assert "not met: failed == 0 (failed=1)" in rule.reason
+    assert verdict.outcome == "fail"
 
 
 def test_known_vulnerabilities_fail_the_default_pack(fixture_repo, osv_server, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -256,7 +256,7 @@ def test_a_local_plugin_provides_its_checker(write_policy) -> None:
             6,
             7,
             "checks.sast.with.qqqq: unknown key "
-            "(known keys: confidence, exclude, paths, report, severity, skip, unparsed_files)",
+            "(known keys: baseline, confidence, exclude, paths, report, severity, skip, unparsed_files)",
         ),
     ],
 )

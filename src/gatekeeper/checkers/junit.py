@@ -51,6 +51,11 @@ class JUnitOptions(BaseModel):
         "or passed (pass).",
     )
     max_findings: int = Field(default=1000, ge=0, description="Failed tests listed as findings; all are counted.")
+    missing: Literal["error", "skip"] = Field(
+        default="error",
+        description="error: every glob must match a file. skip: use whichever globs match; none at all is a "
+        "skipped check (the rules decide, see on_skipped).",
+    )
 
 
 Outcome = Literal["passed", "failed", "error", "skipped"]
@@ -214,11 +219,17 @@ def run(ctx: CheckContext, options: JUnitOptions) -> CheckOutput:
     files: list[Path] = []
     for pattern in options.reports:
         matched = sorted(p for p in ctx.root.glob(pattern) if p.is_file())
-        if not matched:
+        if not matched and options.missing == "error":
             raise CheckError(
                 f"report {pattern!r} matches no file; a missing report is not '0 tests' (did the tests run?)"
             )
         files += [m for m in matched if m not in files]
+    if not files:
+        return CheckOutput(
+            status="skipped",
+            error=f"no JUnit report found ({', '.join(options.reports)}); "
+            "write one, e.g. pytest --junitxml=reports/junit.xml",
+        )
     tally = Tally()
     inputs = []
     for file in files:
