@@ -187,8 +187,10 @@ def _gate(root: Path, with_: str = "{reports: [report.xml]}", rules: str = "") -
 
 def test_expectations_cover_every_corpus_file() -> None:
     local = {p.name for p in DATA.iterdir()}
-    shared = {p.name for p in SHARED.iterdir()} if SHARED.is_dir() else set()
-    assert local | shared == set(EXPECTED)
+    assert local <= set(EXPECTED)
+    if not SHARED.is_dir():
+        pytest.skip("../shared/corpus is not beside this checkout; only the copied files were checked")
+    assert local | {p.name for p in SHARED.iterdir()} == set(EXPECTED)
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))

@@ -84,8 +84,10 @@ def _source(name: str) -> Path:
 
 def test_expectations_cover_every_corpus_file() -> None:
     local = {p.name for p in DATA.glob("*.sarif")}
-    shared = {p.name for p in SHARED.glob("*.sarif")} if SHARED.is_dir() else set()
-    assert local | shared == set(EXPECTED)
+    assert local <= set(EXPECTED)
+    if not SHARED.is_dir():
+        pytest.skip("../shared/corpus is not beside this checkout; only the copied files were checked")
+    assert local | {p.name for p in SHARED.glob("*.sarif")} == set(EXPECTED)
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
