@@ -183,3 +183,13 @@ def test_local_plugin_disabled_by_the_path_written_in_the_policy() -> None:
         [PLUGINS / "duplicate_bandit.py"], entry_points=False, disabled=["plugins/duplicate_bandit.py"]
     )
     assert plugins.provided_by[("checker", "bandit")].source == "builtin"
+
+
+def test_a_hook_returning_a_single_item_is_a_plugin_error(tmp_path: Path) -> None:
+    single = tmp_path / "single.py"
+    single.write_text(
+        "from gatekeeper import Checker, CheckOutput, NoOptions\n\n"
+        "def gatekeeper_checkers():\n    return Checker('one', lambda ctx, o: CheckOutput(), NoOptions)\n"
+    )
+    with pytest.raises(PluginError, match=r"plugin 'single': gatekeeper_checkers must return a list, not Checker"):
+        load_plugins([single], entry_points=False)

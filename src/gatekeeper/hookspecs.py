@@ -71,8 +71,9 @@ def gatekeeper_signers() -> list[SignerType]:
 def gatekeeper_policy_loaded(policy: ResolvedPolicy) -> None:
     """Called after a policy is resolved and validated, before any check runs.
 
-    A plugin may inspect the policy (for example to refuse one); raising aborts
-    the run with a plugin error (exit 3). Return value is ignored.
+    A plugin may inspect the policy (for example to refuse one): raising a
+    ``PolicyError`` refuses it (exit 2); any other exception aborts the run as a
+    plugin error (exit 3). Return value is ignored.
     """
 
 

@@ -192,7 +192,11 @@ def _register(plugins: Plugins, plugin: Any, info: PluginInfo, register_as: str 
             items = caller()
         except Exception as exc:
             raise PluginError(f"plugin {info.name!r} raised in {hook}: {type(exc).__name__}: {exc}") from exc
-        for item in items or []:
+        if items is None:
+            items = []
+        if not isinstance(items, (list, tuple)):
+            raise PluginError(f"plugin {info.name!r}: {hook} must return a list, not {type(items).__name__}")
+        for item in items:
             if not isinstance(item, cls):
                 raise PluginError(f"plugin {info.name!r}: {hook} returned {item!r}, not a {cls.__name__}")
             name = cast(Any, item).name

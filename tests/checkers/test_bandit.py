@@ -209,3 +209,11 @@ def test_report_paths_outside_the_repository_are_not_finding_paths(tmp_path: Pat
     (tmp_path / "bandit.json").write_text(json.dumps(report))
     findings = _gate(tmp_path, "{report: bandit.json}").checks[0].findings
     assert [(f.path, f.properties["location"]) for f in findings] == [(None, "../up.py"), (None, "/elsewhere/app.py")]
+
+
+def test_a_baseline_does_not_count_as_scanned_input(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("no code\n")
+    (tmp_path / "baseline.json").write_text('{"errors": [], "results": []}')
+    verdict = _gate(tmp_path, "{baseline: baseline.json}")
+    assert verdict.checks[0].status == "error"
+    assert "read no input" in (verdict.checks[0].error or "")

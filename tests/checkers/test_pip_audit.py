@@ -235,3 +235,16 @@ def test_unpinned_project_dependency_asks_for_resolve(tmp_path: Path, osv_server
         "to let pip-audit resolve the project through a package index"
     )
     assert not osv_server.queries
+
+
+def test_only_one_source_per_check(tmp_path: Path) -> None:
+    from gatekeeper import PolicyError
+
+    (tmp_path / "gatekeeper.yaml").write_text(
+        "version: 1\nchecks: {deps: {uses: pip-audit, with: {project: true, requirements: [r.txt]}}}\n"
+        "rules: [{id: r, check: deps, findings: {max: 0}}]\n"
+    )
+    with pytest.raises(
+        PolicyError, match=r"choose one of requirements, project and environment \(got requirements and project\)"
+    ):
+        load_policy(tmp_path / "gatekeeper.yaml", entry_points=False)

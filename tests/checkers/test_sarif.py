@@ -225,3 +225,15 @@ def test_bandit_and_semgrep_read_their_own_sarif(tmp_path: Path) -> None:
     check = evaluate(load_policy(tmp_path / "gatekeeper.yaml", entry_points=False), tmp_path).checks[0]
     assert check.status == "ok" and check.tool is not None
     assert (check.tool.name, check.tool.version) == ("semgrep", "1.66.2")
+
+
+def test_a_log_without_runs_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "report.sarif").write_text('{"version": "2.1.0", "runs": []}')
+    assert _gate(tmp_path).checks[0].error == "report.sarif: the SARIF log has no runs: no tool reported anything"
+
+
+@pytest.mark.parametrize(("status", "kept"), [(None, 0), ("accepted", 0), ("underReview", 1), ("rejected", 1)])
+def test_only_accepted_suppressions_suppress(status: str | None, kept: int, tmp_path: Path) -> None:
+    suppression = {"kind": "inSource", **({"status": status} if status else {})}
+    (tmp_path / "report.sarif").write_text(_log([_result(level="error", suppressions=[suppression])]))
+    assert len(_gate(tmp_path).checks[0].findings) == kept

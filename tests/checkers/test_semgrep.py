@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
+import subprocess
 from collections import defaultdict
 from datetime import date
 from pathlib import Path
@@ -11,7 +13,7 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from gatekeeper import Verdict, evaluate, load_policy
+from gatekeeper import PolicyError, Verdict, evaluate, load_policy
 from gatekeeper.checkers.semgrep import SEVERITY
 from gatekeeper.policy.resolve import packs_dir
 
@@ -142,16 +144,47 @@ def test_repository_rules_are_used(fixture_repo) -> None:
 @pytest.mark.parametrize(
     ("config", "message"),
     [
-        ("p/python", "semgrep config 'p/python' is a registry name; only local rule files are used (offline)"),
+        ("p/python", "'p/python' is a registry name; only local rule files are used (semgrep runs offline)"),
         ("https://example.com/rules.yaml", "is a registry name"),
-        ("missing.yaml", "semgrep config missing.yaml not found in the repository"),
         ("builtin:rust", "no built-in semgrep rules 'rust'; available: python"),
     ],
 )
-def test_configs_that_need_the_network_or_do_not_exist_are_errors(config: str, message: str, fixture_repo) -> None:
-    verdict = _gate(fixture_repo("clean"), f'{{config: ["{config}"]}}')
-    assert verdict.checks[0].status == "error"
-    assert message in (verdict.checks[0].error or "")
+def test_configs_that_need_the_network_or_do_not_exist_are_policy_errors(
+    config: str, message: str, tmp_path: Path
+) -> None:
+    (tmp_path / "gatekeeper.yaml").write_text(
+        f'version: 1\nchecks: {{code: {{uses: semgrep, with: {{config: ["{config}"]}}}}}}\n'
+        "rules: [{id: r, check: code, findings: {max: 0}}]\n"
+    )
+    with pytest.raises(PolicyError, match=re.escape(message)):
+        load_policy(tmp_path / "gatekeeper.yaml", entry_points=False)
+
+
+def test_a_rule_file_missing_from_the_repository_is_a_check_error(fixture_repo) -> None:
+    verdict = _gate(fixture_repo("clean"), '{config: ["missing.yaml"]}')
+    assert verdict.checks[0].error == "semgrep config missing.yaml not found in the repository"
+
+
+def test_a_big_file_no_rule_reads_is_not_a_gap(fixture_repo) -> None:
+    root = fixture_repo("clean")
+    (root / "data.xml").write_text("<a>" + "x" * 1_200_000 + "</a>")
+    check = _gate(root).checks[0]
+    assert check.status == "ok", check.error
+    assert check.metrics["gaps"] == 0
+
+
+def test_ingested_reports_use_the_rule_ids_of_a_run(fixture_repo, tmp_path: Path) -> None:
+    root = fixture_repo("flawed")
+    ran = {f.id for f in _gate(root).checks[0].findings}
+    from gatekeeper.checkers._subprocess import find_tool
+
+    out = subprocess.run(
+        [find_tool("semgrep", "semgrep"), "scan", "--metrics=off", "--disable-version-check", "--json",
+         "--config", str(RULES), "."], cwd=root, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    (root / "semgrep.json").write_text(out.stdout)
+    ingested = {f.id for f in _gate(root, "{report: semgrep.json}").checks[0].findings}
+    assert ingested == ran
 
 
 def test_broken_rule_file_is_an_error(fixture_repo) -> None:

@@ -135,3 +135,15 @@ def test_debug_is_accepted_after_the_command(write_policy, run_cli) -> None:
     done = run_cli("policy", "validate", "gatekeeper.yaml", "--debug")
     assert done.returncode == 2
     assert "Traceback (most recent call last)" in done.stderr
+
+
+def test_output_closed_early_is_one_line_not_a_traceback(repo: Path) -> None:
+    import subprocess
+    import sys
+
+    shell = f"{sys.executable} -m gatekeeper policy schema | head -c 10 > /dev/null"
+    done = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", shell], cwd=repo, capture_output=True, text=True, check=False
+    )
+    assert "Traceback" not in done.stderr
+    assert done.stderr in ("", "gatekeeper: error: the output was closed before everything was written\n")

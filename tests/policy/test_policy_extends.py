@@ -331,3 +331,24 @@ def test_relative_display_of_a_parent_is_normalised(write_policy, repo: Path, mo
     monkeypatch.chdir(repo)
     resolved = load(os.path.join("team", "gatekeeper.yaml"))
     assert resolved.sources == ["shared/base.yaml", "team/gatekeeper.yaml"]
+
+
+def test_restating_a_locked_mode_does_not_unlock_it(write_policy) -> None:
+    write_policy(BASE + "mode: enforce\n", name="strict.yaml")
+    write_policy("version: 1\nmode: enforce\nallow_weaker_mode: true\n", name="unlock.yaml")
+    path = write_policy("version: 1\nextends: [strict.yaml, unlock.yaml]\nmode: audit\n")
+    assert "mode: 'audit' is weaker than 'enforce' set by" in str(error_of(path))
+
+
+def test_the_error_names_the_file_that_locked_the_mode(write_policy) -> None:
+    write_policy(BASE + "mode: enforce\nallow_weaker_mode: true\n", name="base.yaml")
+    team = write_policy("version: 1\nextends: base.yaml\nallow_weaker_mode: false\n", name="team.yaml")
+    path = write_policy("version: 1\nextends: team.yaml\nmode: warn\n")
+    assert str(error_of(path)).endswith(f"and {team} locked it with 'allow_weaker_mode: false'")
+
+
+def test_a_file_that_tightens_the_mode_decides_for_its_children(write_policy) -> None:
+    write_policy(BASE + "mode: warn\n", name="base.yaml")
+    write_policy("version: 1\nextends: base.yaml\nmode: enforce\nallow_weaker_mode: true\n", name="team.yaml")
+    path = write_policy("version: 1\nextends: team.yaml\nmode: warn\n")
+    assert load(path).policy.mode == "warn"

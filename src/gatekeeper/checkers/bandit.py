@@ -100,7 +100,7 @@ def run(ctx: CheckContext, options: BanditOptions) -> CheckOutput:
     result = run_tool(argv, ctx, ok_codes=(0, 1))
     data = parse_json(result.stdout, "bandit output")
     output = _normalise(ctx, data, options, [], ToolInfo(name="bandit", version=version), scanned_inputs=True)
-    if baseline and output.status == "ok":
+    if baseline and output.status == "ok" and output.inputs:  # a scan of nothing stays an error
         output = output.model_copy(update={"inputs": [*output.inputs, *baseline]})
     return output
 

@@ -1,9 +1,10 @@
 """``uses: pip-audit``: known vulnerabilities in the project's Python dependencies, through the real pip-audit.
 
-What is audited: the requirements files named by ``requirements`` (globs), else the
-project's ``pyproject.toml`` (``project: true``), else an installed environment
-(``environment: .venv``); with none of these set, ``requirements*.txt`` and
-``requirements/*.txt`` at the repository root are found automatically.
+What is audited, one source per check: the requirements files named by
+``requirements`` (globs), or the project's ``pyproject.toml`` (``project: true``), or
+an installed environment (``environment: .venv``); with none of these set,
+``requirements*.txt`` and ``requirements/*.txt`` at the repository root are found
+automatically.
 
 Fails closed on what was not audited: a dependency pip-audit skipped (an URL or
 editable requirement, a package the service does not know), an audit of zero
@@ -24,7 +25,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from packaging.requirements import InvalidRequirement, Requirement
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from gatekeeper.checkers._ingest import parse_json, read_report
 from gatekeeper.checkers._subprocess import find_tool, run_tool
@@ -71,6 +72,14 @@ class PipAuditOptions(BaseModel):
         default="high", description="Severity given to each known vulnerability (pip-audit reports none)."
     )
     report: str | None = Field(default=None, description="Read this pip-audit JSON report instead of running it.")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> PipAuditOptions:
+        chosen = [n for n, on in (("requirements", bool(self.requirements)), ("project", self.project),
+                                  ("environment", self.environment is not None)) if on]  # fmt: skip
+        if len(chosen) > 1:
+            raise ValueError(f"choose one of requirements, project and environment (got {' and '.join(chosen)})")
+        return self
 
 
 def _sources(ctx: CheckContext, options: PipAuditOptions) -> tuple[list[str], list[Path]]:
@@ -136,7 +145,7 @@ def run(ctx: CheckContext, options: PipAuditOptions) -> CheckOutput:
     args, files = _sources(ctx, options)
     if not files:
         message = (
-            "no dependency files found (requirements*.txt); name them with 'requirements', "
+            "no dependency files found (requirements*.txt, requirements/*.txt); name them with 'requirements', "
             "or set 'project: true' or 'environment'"
         )
         if options.missing == "skip":

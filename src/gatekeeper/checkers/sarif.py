@@ -6,7 +6,7 @@ Otherwise the SARIF level (result, else the rule's defaultConfiguration, else th
 spec's default ``warning``): error -> high, warning -> medium, note -> low, none -> info.
 
 Results of kind pass/notApplicable are not findings. Results the producing tool marked
-as suppressed are left out and counted (``suppressed: include`` keeps them). A run
+as suppressed (a suppression with status accepted, the default) are left out and counted (``suppressed: include`` keeps them). A run
 with no ``results`` array did not report results, which is an error, not zero findings.
 """
 
@@ -57,6 +57,11 @@ def _dict(value: Any) -> dict[str, Any]:
 
 def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
+
+
+def _is_suppressed(result: dict[str, Any]) -> bool:
+    """Suppressed per SARIF: a suppression whose status is accepted (the default); underReview or rejected is not."""
+    return any(_dict(s).get("status", "accepted") == "accepted" for s in _list(result.get("suppressions")))
 
 
 def _security_severity(*bags: dict[str, Any]) -> Severity | None:
@@ -132,6 +137,8 @@ def parse_sarif(ctx: CheckContext, data: Any, *, tools: list[str] = (), suppress
     runs = data.get("runs")
     if not isinstance(runs, list):
         raise CheckError("not a SARIF log ('runs' is not a list)")
+    if not runs:
+        raise CheckError("the SARIF log has no runs: no tool reported anything")
     log = SarifLog()
     for number, run in enumerate(runs, start=1):
         run = _dict(run)
@@ -158,7 +165,7 @@ def parse_sarif(ctx: CheckContext, data: Any, *, tools: list[str] = (), suppress
             if result.get("kind") in NOT_FINDINGS:
                 continue
             log.results += 1
-            if result.get("suppressions") and suppressed == "exclude":
+            if _is_suppressed(result) and suppressed == "exclude":
                 log.suppressed += 1
                 continue
             rule_ref = _dict(result.get("rule"))

@@ -19,10 +19,11 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
@@ -76,15 +77,36 @@ class SemgrepOptions(BaseModel):
         default="error", description="Files semgrep was asked to scan but did not analyse: an error, or a note."
     )
 
+    @field_validator("config")
+    @classmethod
+    def _local_rules_only(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            if _REGISTRY.match(entry):
+                raise ValueError(f"{entry!r} is a registry name; only local rule files are used (semgrep runs offline)")
+            if entry.startswith("builtin:"):
+                builtin_rules(entry.removeprefix("builtin:"), error=ValueError)
+        return value
 
-def builtin_rules(name: str) -> Path:
+
+def builtin_rules(name: str, error: type[Exception] = CheckError) -> Path:
     from gatekeeper.policy.resolve import packs_dir
 
     path = packs_dir() / "semgrep" / f"{name}.yaml"
     if "/" in name or not path.is_file():
         known = sorted(p.stem for p in (packs_dir() / "semgrep").glob("*.yaml"))
-        raise CheckError(f"no built-in semgrep rules {name!r}; available: {', '.join(known)}")
+        raise error(f"no built-in semgrep rules {name!r}; available: {', '.join(known)}")
     return path
+
+
+def _known_configs(ctx: CheckContext, options: SemgrepOptions) -> list[Path]:
+    """The rule files that can be read when ingesting a report: built-in packs and files that exist."""
+    found = []
+    for entry in options.config:
+        if entry.startswith("builtin:"):
+            found.append(builtin_rules(entry.removeprefix("builtin:")))
+        elif not _REGISTRY.match(entry) and ctx.resolve(entry).exists():
+            found.append(ctx.resolve(entry))
+    return found
 
 
 def _config_files(ctx: CheckContext, options: SemgrepOptions) -> list[Path]:
@@ -102,9 +124,35 @@ def _config_files(ctx: CheckContext, options: SemgrepOptions) -> list[Path]:
     return files
 
 
-def _rule_ids(files: list[Path]) -> set[str]:
-    """The ids the rule files declare, to undo semgrep's prefixing of ids with the rule file's folder."""
+@dataclass(frozen=True)
+class RulesInfo:
+    """What the rule files declare: ids (to undo semgrep's prefixing of ids with the rule
+    file's folder) and the file suffixes their languages read (None: any file)."""
+
+    ids: frozenset[str] = frozenset()
+    suffixes: frozenset[str] | None = None
+
+    def short_id(self, check_id: str) -> str:
+        for rule in self.ids:
+            if check_id == rule or check_id.endswith("." + rule):
+                return rule
+        return check_id
+
+    def relevant(self, path: str) -> bool:
+        return self.suffixes is None or Path(path).suffix.lower() in self.suffixes
+
+
+#: File suffixes per semgrep language, to tell a skipped file that matters from one no rule reads.
+LANGUAGE_SUFFIXES = {
+    "python": (".py", ".pyi"), "javascript": (".js", ".jsx", ".mjs", ".cjs"), "js": (".js", ".jsx", ".mjs", ".cjs"),
+    "typescript": (".ts", ".tsx"), "ts": (".ts", ".tsx"), "go": (".go",), "java": (".java",), "ruby": (".rb",),
+    "yaml": (".yaml", ".yml"), "json": (".json",), "bash": (".sh", ".bash"), "sh": (".sh", ".bash"),
+}  # fmt: skip
+
+
+def rules_info(files: list[Path]) -> RulesInfo:
     ids: set[str] = set()
+    suffixes: set[str] | None = set()
     yaml = YAML(typ="safe")
     for file in files:
         for path in sorted(file.rglob("*.y*ml")) if file.is_dir() else [file]:
@@ -113,18 +161,29 @@ def _rule_ids(files: list[Path]) -> set[str]:
             except (OSError, YAMLError, UnicodeDecodeError) as exc:
                 raise CheckError(f"semgrep rules {path.name}: cannot read: {exc}") from None
             for rule in (data or {}).get("rules", []) if isinstance(data, dict) else []:
-                if isinstance(rule, dict) and "id" in rule:
+                if not isinstance(rule, dict):
+                    continue
+                if "id" in rule:
                     ids.add(str(rule["id"]))
-    return ids
+                for language in rule.get("languages") or []:
+                    known = LANGUAGE_SUFFIXES.get(str(language).lower())
+                    if known is None or suffixes is None:
+                        suffixes = None  # a language we cannot map: every skipped file may matter
+                    else:
+                        suffixes.update(known)
+    return RulesInfo(frozenset(ids), frozenset(suffixes) if suffixes is not None else None)
 
 
 def run(ctx: CheckContext, options: SemgrepOptions) -> CheckOutput:
     if options.report is not None:
         path, text = read_report(ctx, options.report)
         data = parse_json(text, ctx.relpath(path))
+        info = rules_info(_known_configs(ctx, options))
         if isinstance(data, dict) and "runs" in data:  # the tool's SARIF output
-            return sarif_output(ctx, data, [ctx.input_file(path)], "semgrep")
-        return _normalise(ctx, data, options, set(), [ctx.input_file(path)], notes=[])
+            output = sarif_output(ctx, data, [ctx.input_file(path)], "semgrep")
+            findings = [f.model_copy(update={"id": info.short_id(f.id)}) for f in output.findings]
+            return output.model_copy(update={"findings": findings})
+        return _normalise(ctx, data, options, info, [ctx.input_file(path)], notes=[])
 
     for entry in options.paths:
         if not ctx.resolve(entry).exists():
@@ -149,7 +208,7 @@ def run(ctx: CheckContext, options: SemgrepOptions) -> CheckOutput:
     if data is None:
         raise CheckError(f"semgrep printed no JSON: {result.stderr_tail()}")
     notes = [f"rules {_describe(c)} sha256:{_digest(c)}" for c in configs]
-    return _normalise(ctx, data, options, _rule_ids(configs), [], notes=notes, scanned_inputs=True)
+    return _normalise(ctx, data, options, rules_info(configs), [], notes=notes, scanned_inputs=True)
 
 
 def _describe(path: Path) -> str:
@@ -173,7 +232,7 @@ def _normalise(
     ctx: CheckContext,
     data: Any,
     options: SemgrepOptions,
-    rule_ids: set[str],
+    info: RulesInfo,
     inputs: list[InputFile],
     *,
     notes: list[str],
@@ -199,7 +258,7 @@ def _normalise(
     paths = _dict(data.get("paths"))
     skipped = [s for s in paths.get("skipped") or [] if isinstance(s, dict)]
     for entry in skipped:
-        if entry.get("reason") in GAP_REASONS:
+        if entry.get("reason") in GAP_REASONS and info.relevant(str(entry.get("path"))):
             gap_files.setdefault(shown_path(ctx, str(entry.get("path"))), str(entry.get("reason")))
     reasons = Counter(str(s.get("reason")) for s in skipped)
     if reasons:
@@ -223,7 +282,7 @@ def _normalise(
         if not isinstance(item, dict):
             raise CheckError("semgrep report: a result is not an object")
         extra = _dict(item.get("extra"))
-        rule = _short_id(str(item.get("check_id", "semgrep")), rule_ids)
+        rule = info.short_id(str(item.get("check_id", "semgrep")))
         path = repo_path(ctx, str(item.get("path", "")))
         line = _line(item)
         raw = str(extra.get("severity", "")).upper()
@@ -259,13 +318,6 @@ def _dict(value: Any) -> dict[str, Any]:
 def _line(item: dict[str, Any]) -> int | None:
     start = item.get("start")
     return start.get("line") if isinstance(start, dict) and isinstance(start.get("line"), int) else None
-
-
-def _short_id(check_id: str, rule_ids: set[str]) -> str:
-    for rule in rule_ids:
-        if check_id == rule or check_id.endswith("." + rule):
-            return rule
-    return check_id
 
 
 def _properties(metadata: dict[str, Any]) -> dict[str, str]:

@@ -113,7 +113,8 @@ def _display(target: Path, referrer: Path, referrer_display: str) -> str:
 def merge(layers: list[Layer], top_dir: Path) -> Merged:
     mode: Mode = "enforce"
     mode_from = layers[0].display
-    mode_allows = True  # the file that set the current mode lets later files weaken it
+    mode_allows = True  # whether files after the current one may set a weaker mode
+    locked_by = layers[0].display
     name: str | None = None
     description: str | None = None
     checks: dict[str, CheckSpec] = {}
@@ -127,15 +128,24 @@ def merge(layers: list[Layer], top_dir: Path) -> Merged:
         policy, source = layer.policy, layer.source
         explicit = policy.model_fields_set
         if "mode" in explicit or layer is layers[0]:
-            if MODE_STRICTNESS[policy.mode] < MODE_STRICTNESS[mode] and not mode_allows:
+            change = MODE_STRICTNESS[policy.mode] - MODE_STRICTNESS[mode]
+            if change < 0 and not mode_allows:
+                why = (
+                    "which does not allow weaker modes (it would need 'allow_weaker_mode: true')"
+                    if locked_by == mode_from
+                    else f"and {locked_by} locked it with 'allow_weaker_mode: false'"
+                )
                 raise PolicyError(
-                    f"mode: {policy.mode!r} is weaker than {mode!r} set by {mode_from}, which does not allow "
-                    f"weaker modes (it would need 'allow_weaker_mode: true')",
+                    f"mode: {policy.mode!r} is weaker than {mode!r} set by {mode_from}, {why}",
                     source.locate(("mode",)),
                 )
-            mode, mode_from, mode_allows = policy.mode, layer.display, policy.allow_weaker_mode
+            if change > 0 or mode_allows or layer is layers[0]:
+                # A file that tightens the mode (or may weaken it) now decides for the files after it.
+                mode_allows, locked_by = policy.allow_weaker_mode, layer.display
+            # Restating a locked mode keeps the lock: allow_weaker_mode there cannot unlock it.
+            mode, mode_from = policy.mode, layer.display
         elif "allow_weaker_mode" in explicit and not policy.allow_weaker_mode:
-            mode_allows = False  # any file may lock the mode; only the file that sets it may unlock it
+            mode_allows, locked_by = False, layer.display  # any file may lock the mode; only its owner unlocks it
         name = policy.name if "name" in explicit else name
         description = policy.description if "description" in explicit else description
         for check_name, spec in policy.checks.items():
