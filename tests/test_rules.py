@@ -177,6 +177,100 @@ def test_an_ambiguous_metric_is_an_error(gate: Callable[..., Verdict]) -> None:
     )
 
 
+# A checker that can leave a metric out on purpose, saying why (``CheckOutput.not_applicable``).
+PARTIAL_PLUGIN = """
+from pydantic import BaseModel, ConfigDict, Field
+
+from gatekeeper import Checker, CheckOutput, hookimpl
+
+
+class Options(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    metrics: dict[str, float] = Field(default_factory=dict)
+    not_applicable: dict[str, str] = Field(default_factory=dict)
+
+
+def run(ctx, options):
+    return CheckOutput(
+        inputs=[ctx.input_file("input.txt")], metrics=options.metrics, not_applicable=options.not_applicable
+    )
+
+
+@hookimpl
+def gatekeeper_checkers():
+    return [Checker("partial", run, Options)]
+"""
+
+NOT_APPLICABLE = """
+checks:
+  diff: {uses: partial, with: {metrics: {changed_lines: 0}, not_applicable: {diff_line_rate: nothing changed}}}
+  other: {uses: fake, with: {metrics: {floor: 0.5}}}
+rules:
+  - {id: r, check: CHECKS, require: REQUIRE}
+  - {id: o, check: other, require: ["floor >= 0"]}
+"""
+
+
+@pytest.fixture
+def gate_partial(write_policy: Callable[..., Path], repo: Path) -> Callable[..., Verdict]:
+    (repo / "partial_plugin.py").write_text(PARTIAL_PLUGIN)
+
+    def run(require: str, checks: str = "diff", body: str = NOT_APPLICABLE) -> Verdict:
+        text = 'version: 1\nplugins: ["{fake}", partial_plugin.py]\n' + body.replace("REQUIRE", require)
+        policy = load_policy(write_policy(text.replace("CHECKS", checks)), entry_points=False)
+        return evaluate(policy, repo, today=TODAY)
+
+    return run
+
+
+@pytest.mark.parametrize(
+    ("require", "checks"),
+    [
+        ('["diff_line_rate >= 0.9"]', "diff"),
+        ('["diff.diff_line_rate >= 0.9"]', "[diff, other]"),
+        ('["diff_line_rate >= floor"]', "[diff, other]"),
+    ],
+)
+def test_a_requirement_on_a_not_applicable_metric_is_met_with_the_reason(
+    require: str, checks: str, gate_partial: Callable[..., Verdict]
+) -> None:
+    verdict = gate_partial(require, checks)
+    assert verdict.checks[0].not_applicable == {"diff_line_rate": "nothing changed"}
+    assert (verdict.rules[0].outcome, verdict.rules[0].reason) == ("pass", "not applicable: nothing changed")
+    assert verdict.outcome == "pass"
+
+
+def test_not_applicable_sits_beside_the_other_requirements(gate_partial: Callable[..., Verdict]) -> None:
+    rule = gate_partial('["changed_lines == 0", "diff_line_rate >= 0.9"]').rules[0]
+    assert rule.outcome == "pass"
+    assert rule.reason == "met: changed_lines == 0 (changed_lines=0); not applicable: nothing changed"
+    rule = gate_partial('["changed_lines > 0", "diff_line_rate >= 0.9"]').rules[0]
+    assert rule.outcome == "fail"
+    assert rule.reason == "not met: changed_lines > 0 (changed_lines=0); not applicable: nothing changed"
+
+
+def test_not_applicable_does_not_hide_a_missing_metric(gate_partial: Callable[..., Verdict]) -> None:
+    verdict = gate_partial('["diff_line_rate >= flor"]', "[diff, other]")
+    assert verdict.rules[0].outcome == "error"
+    assert verdict.rules[0].reason == (
+        "cannot evaluate 'diff_line_rate >= flor': no check reported metric 'flor' (reported: changed_lines, floor)"
+    )
+    unlisted = gate_partial('["branch_rate >= 0.9"]').rules[0]
+    assert unlisted.outcome == "error"
+    assert unlisted.reason.startswith("cannot evaluate 'branch_rate >= 0.9': no check reported metric")
+
+
+def test_a_reported_metric_is_evaluated_even_if_also_listed_as_not_applicable(
+    gate_partial: Callable[..., Verdict],
+) -> None:
+    body = NOT_APPLICABLE.replace("{changed_lines: 0}", "{changed_lines: 0, diff_line_rate: 0.5}")
+    rule = gate_partial('["diff_line_rate >= 0.9"]', body=body).rules[0]
+    assert (rule.outcome, rule.reason) == ("fail", "not met: diff_line_rate >= 0.9 (diff_line_rate=0.5)")
+    other = NOT_APPLICABLE.replace("{floor: 0.5}", "{floor: 0.5, diff_line_rate: 0.95}")
+    rule = gate_partial('["diff_line_rate >= 0.9"]', "[diff, other]", body=other).rules[0]
+    assert (rule.outcome, rule.reason) == ("pass", "met: diff_line_rate >= 0.9 (diff_line_rate=0.95)")
+
+
 # --- waivers ----------------------------------------------------------------------------------
 
 

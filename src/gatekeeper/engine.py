@@ -215,6 +215,7 @@ def _guard(policy: ResolvedPolicy, name: str, output: CheckOutput, elapsed: floa
         inputs=sorted(output.inputs, key=lambda i: i.path),
         findings=sorted(output.findings, key=lambda f: f.sort_key()),
         metrics=dict(sorted(output.metrics.items())),
+        not_applicable=dict(sorted(output.not_applicable.items())),
         notes=list(output.notes),
         duration_s=round(elapsed, 3),
     )

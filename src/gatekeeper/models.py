@@ -112,6 +112,11 @@ class CheckOutput(_Frozen):
     inputs: list[InputFile] = Field(default_factory=list)
     findings: list[Finding] = Field(default_factory=list)
     metrics: dict[str, float] = Field(default_factory=dict)
+    not_applicable: dict[str, str] = Field(
+        default_factory=dict,
+        description="Metrics absent because they do not apply (metric name -> why), e.g. diff_line_rate "
+        "with no changed lines; a requirement on one is met, with the reason shown.",
+    )
     notes: list[str] = Field(default_factory=list, description="Gaps and caveats a reader should see.")
 
 
@@ -126,6 +131,7 @@ class CheckResult(_Frozen):
     inputs: list[InputFile] = Field(default_factory=list)
     findings: list[Finding] = Field(default_factory=list)
     metrics: dict[str, float] = Field(default_factory=dict)
+    not_applicable: dict[str, str] = Field(default_factory=dict, description="Metric name -> why it is absent.")
     notes: list[str] = Field(default_factory=list)
     duration_s: float = 0.0
 

@@ -26,6 +26,8 @@ ENTRY_POINT_GROUP = "gatekeeper"
 #: Built-in plugins, registered through the same hooks as everyone else's.
 BUILTIN_MODULES = (
     "gatekeeper.checkers.bandit",
+    "gatekeeper.checkers.coverage",
+    "gatekeeper.checkers.diff_coverage",
     "gatekeeper.checkers.junit",
     "gatekeeper.checkers.pip_audit",
     "gatekeeper.checkers.sarif",

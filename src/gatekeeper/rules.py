@@ -16,7 +16,7 @@ from typing import Literal
 from gatekeeper.models import CheckResult, Finding, RuleOutcome, RuleResult, VerdictOutcome, WaiverReport
 from gatekeeper.policy import ResolvedPolicy
 from gatekeeper.policy.model import Mode, Rule, Waiver
-from gatekeeper.policy.require import MissingMetric, lookup_in
+from gatekeeper.policy.require import MissingMetric, lookup_in, split_qualified
 
 
 @dataclass
@@ -119,7 +119,13 @@ def _decide_rule(
 
     lookup = lookup_in({c.name: c.metrics for c in checks})
     for requirement in resolved.requirements.get(rule.id, []):
+        absent = {name: _not_applicable(name, checks) for name in requirement.metrics()}
         try:
+            if any(absent.values()):  # met, as long as every other metric it names exists
+                for name in [n for n, why in absent.items() if why is None]:
+                    lookup(name)
+                reasons.append(f"not applicable: {'; '.join(why for why in absent.values() if why)}")
+                continue
             ok, text = requirement.evaluate(lookup)
         except MissingMetric as exc:
             return result("error", f"cannot evaluate {requirement.text!r}: {exc}")
@@ -145,6 +151,23 @@ def _decide_rule(
     if mode == "warn" or rule.mode == "audit":  # policy-wide audit keeps the would-be outcome
         return result("warn", f"{reason} (mode: {mode}, not enforced)", counted, waived)
     return result("fail", reason, counted, waived)
+
+
+def _not_applicable(name: str, checks: list[CheckResult]) -> str | None:
+    """Why metric ``name`` is absent on purpose (the check says it does not apply), or None.
+
+    A metric some check reports is never "not applicable"; an unqualified name is only
+    when no check reports it and every check that mentions it says why.
+    """
+    by_name = {c.name: c for c in checks}
+    qualified = split_qualified(name, by_name)
+    if qualified is not None:
+        check, metric = by_name[qualified[0]], qualified[1]
+        return None if metric in check.metrics else check.not_applicable.get(metric)
+    if any(name in c.metrics for c in checks):
+        return None
+    reasons = sorted({c.not_applicable[name] for c in checks if name in c.not_applicable})
+    return "; ".join(reasons) or None
 
 
 def _matches(waiver: Waiver, finding: Finding) -> bool:

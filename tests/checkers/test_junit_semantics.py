@@ -202,3 +202,13 @@ def test_missing_skip_uses_what_matches_and_skips_when_nothing_does(tmp_path: Pa
     (tmp_path / "junit.xml").write_text('<testsuite><testcase name="t"/></testsuite>')
     found = evaluate(load_policy(tmp_path / "gatekeeper.yaml", entry_points=False), tmp_path)
     assert found.checks[0].status == "ok" and found.checks[0].metrics["total"] == 1
+
+
+def test_a_comment_cannot_hide_a_doctype_from_the_check(tmp_path: Path) -> None:
+    report = (
+        '<?xml version="1.0"?><!-- <x --><!DOCTYPE t [<!ENTITY e "x">]><testsuite><testcase name="&e;"/></testsuite>'
+    )
+    verdict = _gate(tmp_path, report)
+    assert (
+        verdict.checks[0].error == "report.xml: declares a DTD or entities; refusing it (reports have no use for them)"
+    )

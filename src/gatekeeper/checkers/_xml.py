@@ -20,16 +20,26 @@ from gatekeeper.errors import CheckError
 
 _PROLOG_BYTES = 64 * 1024
 _DECLARATION = re.compile(rb"<!(DOCTYPE|ENTITY)\b", re.IGNORECASE)
+# A DOCTYPE that only names an external DTD (no internal subset, so no entity declared
+# here), as Cobertura writers emit. With DTD loading and network off it is never read.
+_EXTERNAL_DOCTYPE = re.compile(
+    rb"""<!DOCTYPE\s+[\w:.-]+\s+(?:SYSTEM|PUBLIC\s+(?:"[^"]*"|'[^']*'))\s+(?:"[^"]*"|'[^']*')\s*>""",
+    re.IGNORECASE,
+)
 
 
-def _check_prolog(path: Path, shown: str) -> None:
+def _check_prolog(path: Path, shown: str, external_dtd: bool = False) -> None:
     with path.open("rb") as handle:
         head = handle.read(_PROLOG_BYTES)
     if not head.strip(b" \t\r\n\xef\xbb\xbf"):
         raise CheckError(f"{shown}: the file is empty")
-    # Everything before the root element: comments, processing instructions, a DOCTYPE.
+    # Everything before the root element: processing instructions, a DOCTYPE (comments removed
+    # first, so a '<' inside one cannot end the prolog early).
+    head = re.sub(rb"<!--.*?-->", b"", head, flags=re.DOTALL)
     root = re.search(rb"<(?![?!])", head)
     prolog = head[: root.start()] if root else head
+    if external_dtd:
+        prolog = _EXTERNAL_DOCTYPE.sub(b"", prolog, count=1)
     if _DECLARATION.search(prolog):
         raise CheckError(f"{shown}: declares a DTD or entities; refusing it (reports have no use for them)")
 
@@ -40,10 +50,18 @@ def local_name(tag: Any) -> str:
 
 
 def iterparse(
-    path: Path, shown: str, events: tuple[str, ...] = ("start", "end"), tags: tuple[str, ...] | None = None
+    path: Path,
+    shown: str,
+    events: tuple[str, ...] = ("start", "end"),
+    tags: tuple[str, ...] | None = None,
+    *,
+    external_dtd: bool = False,
 ) -> Iterator[tuple[str, Any]]:
-    """``(event, element)`` for ``events`` on ``tags`` (all by default); free handled elements with ``release``."""
-    _check_prolog(path, shown)
+    """``(event, element)`` for ``events`` on ``tags`` (all by default); free handled elements with ``release``.
+
+    ``external_dtd``: accept a DOCTYPE that only names an external DTD (never loaded).
+    """
+    _check_prolog(path, shown, external_dtd)
     try:
         yield from etree.iterparse(
             str(path),
