@@ -516,3 +516,29 @@ def test_on_skipped_does_not_cover_an_error(gate: Callable[..., Verdict]) -> Non
     verdict = gate(body.replace("ON_SKIPPED", ", on_skipped: pass"))
     assert verdict.rules[0].outcome == "error"
     assert verdict.outcome == "error"
+
+
+MIXED = """
+checks:
+  t: {uses: fake, with: {metrics: {failed: FAILED}}}
+  u: {uses: fake, with: {status: skipped, error: nothing to read, inputs: []}}
+rules:
+  - {id: r, check: [t, u], require: ["t.failed == 0", "u.failed == 0"], on_skipped: pass}
+"""
+
+
+def test_a_skipped_check_does_not_hide_a_failure_of_another(gate: Callable[..., Verdict]) -> None:
+    verdict = gate(MIXED.replace("FAILED", "2"))
+    rule = verdict.rules[0]
+    assert rule.outcome == "fail"
+    assert "not met: t.failed == 0 (t.failed=2)" in rule.reason
+    assert "check 'u' was skipped: nothing to read" in rule.reason
+
+
+def test_a_skipped_check_with_the_others_passing_is_let_through(gate: Callable[..., Verdict]) -> None:
+    verdict = gate(MIXED.replace("FAILED", "0"))
+    rule = verdict.rules[0]
+    assert (rule.outcome, rule.let_through) == ("pass", "on_skipped")
+    assert rule.reason.startswith("check 'u' was skipped: nothing to read (the policy says on_skipped: pass); ")
+    assert "met: t.failed == 0" in rule.reason
+    assert "not evaluated: u.failed == 0" in rule.reason

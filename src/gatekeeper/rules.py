@@ -77,16 +77,21 @@ def _decide_rule(
 
     errored = [c for c in checks if c.status == "error"]
     skipped = [c for c in checks if c.status == "skipped"]
+    let_through: tuple[Literal["on_error", "on_skipped"], RuleOutcome, str] | None = None
     if errored or skipped:
         why = "; ".join(
             f"check {c.name!r} {'errored' if c.status == 'error' else 'was skipped'}: {c.error}"
             for c in (*errored, *skipped)
         )
-        key, choice = ("on_error", rule.on_error) if errored else ("on_skipped", rule.on_skipped)
+        key: Literal["on_error", "on_skipped"] = "on_error" if errored else "on_skipped"
+        choice = rule.on_error if errored else rule.on_skipped
         if choice == "error":
             return result("error", why)
-        lenient = result(choice, f"{why} (the policy says {key}: {choice})")
-        return lenient.model_copy(update={"let_through": key})
+        let_through = (key, choice, f"{why} (the policy says {key}: {choice})")
+        # The checks that did run still decide: a failure among them is not let through.
+        checks = [c for c in checks if c.status == "ok"]
+        if not checks:
+            return result(choice, let_through[2]).model_copy(update={"let_through": key})
 
     mine = [s for s in states if s.waiver.rule == rule.id]
     reasons: list[str] = []
@@ -128,6 +133,9 @@ def _decide_rule(
                 continue
             ok, text = requirement.evaluate(lookup)
         except MissingMetric as exc:
+            if let_through is not None:  # its metric may be the broken check's
+                reasons.append(f"not evaluated: {requirement.text} ({exc})")
+                continue
             return result("error", f"cannot evaluate {requirement.text!r}: {exc}")
         if not ok:
             failed = True
@@ -138,7 +146,12 @@ def _decide_rule(
     reason = "; ".join(reasons)
     counted.sort(key=Finding.sort_key)
     waived.sort(key=Finding.sort_key)
+    if let_through is not None:
+        reason = f"{let_through[2]}; {reason}" if reason else let_through[2]
     if not failed:
+        if let_through is not None:
+            lenient = result(let_through[1], reason, counted, waived)
+            return lenient.model_copy(update={"let_through": let_through[0]})
         limit = rule.findings.max if rule.findings else 0
         return result("waived" if waived and len(counted) + len(waived) > limit else "pass", reason, counted, waived)
 
