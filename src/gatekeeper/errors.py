@@ -64,6 +64,12 @@ class CheckError(GatekeeperError):
     exit_code = 3
 
 
+class SigningError(GatekeeperError):
+    """A key cannot be read or used: missing file, not a key, wrong passphrase, unsupported type."""
+
+    exit_code = 2
+
+
 class ReportError(GatekeeperError):
     """A report could not be rendered or written."""
 
