@@ -32,8 +32,16 @@ BUILTIN_MODULES = (
     "gatekeeper.checkers.pip_audit",
     "gatekeeper.checkers.sarif",
     "gatekeeper.checkers.semgrep",
+    "gatekeeper.reporters.azure",
+    "gatekeeper.reporters.github",
+    "gatekeeper.reporters.gitlab",
+    "gatekeeper.reporters.html",
     "gatekeeper.reporters.json_report",
+    "gatekeeper.reporters.junit_xml",
+    "gatekeeper.reporters.markdown",
+    "gatekeeper.reporters.sarif",
     "gatekeeper.reporters.text",
+    "gatekeeper.signing.keys",
 )
 
 

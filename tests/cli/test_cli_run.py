@@ -89,7 +89,10 @@ def test_debug_shows_the_traceback(write_policy, run_cli) -> None:
     ("args", "message"),
     [
         (["run", "missing-dir"], "missing-dir: not a directory"),
-        (["run", "--format", "yaml"], "unknown format 'yaml'; available: json, text"),
+        (
+            ["run", "--format", "yaml"],
+            "unknown format 'yaml'; available: azure, github, gitlab, html, json, junit, markdown, sarif, text",
+        ),
         (["run", "--format", "json", "--format", "text"], "would all go to stdout"),
         (["run", "--policy", "builtin:nope"], "no built-in policy pack 'nope'; available: default"),
         (["run", "--policy", "nope.yaml"], "policy file not found: nope.yaml"),
@@ -184,3 +187,38 @@ def test_run_leaves_the_repository_as_it_found_it(write_policy, run_cli, repo: P
     before = sorted(p.relative_to(repo) for p in repo.rglob("*"))
     assert run_cli("run").returncode == 0
     assert sorted(p.relative_to(repo) for p in repo.rglob("*")) == before
+
+
+FAILING = PASSING.replace("failed: 0, total", "failed: 2, total").replace("severity: low", "severity: high")
+
+
+def test_github_actions_gets_annotations_and_a_job_summary(write_policy, run_cli, tmp_path: Path) -> None:
+    write_policy(FAILING)
+    summary = tmp_path / "summary.md"
+    summary.write_text("earlier step\n")
+    done = run_cli("run", env={"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)})
+    assert done.returncode == 1
+    annotations = [line for line in done.stdout.splitlines() if line.startswith("::")]
+    assert annotations and annotations[0].startswith("::error")
+    assert any("file=input.txt,line=1" in line for line in annotations)
+    text = summary.read_text()
+    assert text.startswith("earlier step\n") and "tests-green" in text
+
+
+def test_no_ci_detect_and_machine_stdout_stay_clean(write_policy, run_cli, tmp_path: Path) -> None:
+    write_policy(FAILING)
+    summary = tmp_path / "summary.md"
+    env = {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)}
+    off = run_cli("run", "--no-ci-detect", env=env)
+    assert "::error" not in off.stdout and not summary.exists()
+    as_json = run_cli("run", "--format", "json", env=env)
+    assert json.loads(as_json.stdout)["outcome"] == "fail"  # no annotation line mixed into the JSON
+    assert summary.exists()
+
+
+def test_gitlab_ci_gets_a_code_quality_report(write_policy, run_cli, repo: Path) -> None:
+    write_policy(FAILING)
+    done = run_cli("run", env={"GITLAB_CI": "true", "CI_PROJECT_DIR": str(repo)})
+    assert done.returncode == 1
+    report = json.loads((repo / "gl-code-quality-report.json").read_text())
+    assert report and report[0]["location"]["path"] == "input.txt"

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from datetime import datetime, timezone
 
 import pytest
+from reporters_support import GOLDEN, UPDATE_ENV, make_ci_verdict
 
 from gatekeeper import CheckResult, Finding, RuleResult, Severity, Verdict
 from gatekeeper.models import InputFile, PolicyRef, Subject, ToolInfo, WaiverReport
@@ -38,3 +41,26 @@ def failing_verdict() -> Verdict:
         started_at=datetime(2026, 1, 1, tzinfo=timezone.utc),
         finished_at=datetime(2026, 1, 1, 0, 0, 2, tzinfo=timezone.utc),
     )  # fmt: skip
+
+
+@pytest.fixture
+def ci_verdict() -> Verdict:
+    return make_ci_verdict()
+
+
+@pytest.fixture
+def golden() -> Callable[[str, str], None]:
+    """Compare a rendering with ``tests/data/golden/NAME``; with GATEKEEPER_UPDATE_GOLDEN=1, rewrite it."""
+
+    def check(name: str, text: str) -> None:
+        path = GOLDEN / name
+        if os.environ.get(UPDATE_ENV) == "1":
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(text.encode("utf-8"))
+            return
+        if not path.exists():
+            pytest.fail(f"{path} is missing; create it with {UPDATE_ENV}=1 .venv/bin/pytest tests/reporters")
+        expected = path.read_bytes().decode("utf-8")
+        assert text == expected, f"{name} differs from its golden file; if the change is intended, run {UPDATE_ENV}=1"
+
+    return check

@@ -7,11 +7,16 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gatekeeper.cli.main import EXIT_FAIL, EXIT_PASS, EXIT_RUNTIME, EXIT_USAGE, disabled_plugins
 from gatekeeper.cli.progress import progress_display
+from gatekeeper.cli.signing_commands import cmd_keygen, cmd_verify, finish_signing, prepare_signing
 from gatekeeper.errors import UsageError
 from gatekeeper.models import Verdict
+
+if TYPE_CHECKING:
+    from gatekeeper.plugins import Plugins
 
 
 def _color(stream: object) -> bool:
@@ -53,16 +58,35 @@ def cmd_run(args: argparse.Namespace) -> int:
     for name, _ in formats:  # a typo in --format is a usage error before minutes of scanning
         if name not in policy.plugins.reporters:
             raise UsageError(f"unknown format {name!r}; available: {', '.join(sorted(policy.plugins.reporters))}")
+    signing = prepare_signing(args, policy.plugins, root)  # a bad key is a usage error before any check runs
     with progress_display(sys.stderr, len(policy.policy.checks)) as on_event:
         verdict = evaluate(policy, root, mode=args.mode, jobs=args.jobs, progress=on_event)
     for name, target in formats:
         if target is None:
-            text = render(verdict, name, policy.plugins, RenderOptions(color=_color(sys.stdout)))
-            sys.stdout.write(text)
+            options = RenderOptions(color=_color(sys.stdout), source_root=root)
+            sys.stdout.write(render(verdict, name, policy.plugins, options))
             sys.stdout.flush()
         else:
-            write_report(target, render(verdict, name, policy.plugins, RenderOptions()))
+            write_report(target, render(verdict, name, policy.plugins, RenderOptions(source_root=root)))
+    if not args.no_ci_detect:
+        write_ci_outputs(verdict, policy.plugins, formats)
+    if signing is not None:  # after the verdict is decided; the exit code stays the verdict's
+        finish_signing(signing, verdict)
     return exit_code(verdict)
+
+
+#: Formats a machine reads from stdout; CI annotations written there would corrupt them.
+MACHINE_FORMATS = {"json", "sarif", "gitlab", "junit"}
+
+
+def write_ci_outputs(verdict: Verdict, plugins: Plugins, formats: list[tuple[str, str | None]]) -> None:
+    """The outputs the CI system we run in reads by itself (GitHub, GitLab, Azure), unless --no-ci-detect."""
+    from gatekeeper.reporters.ci import auto_outputs, write_outputs
+
+    outputs = auto_outputs(verdict, os.environ, plugins, requested={name for name, _ in formats})
+    if any(target is None and name in MACHINE_FORMATS for name, target in formats):
+        outputs = [o for o in outputs if o.target is not None]  # keep stdout parseable
+    write_outputs(outputs, sys.stdout)
 
 
 def cmd_policy(args: argparse.Namespace) -> int:
@@ -130,4 +154,6 @@ def cmd_init(args: argparse.Namespace) -> int:
     return EXIT_PASS
 
 
-__all__ = ["EXIT_FAIL", "EXIT_USAGE", "cmd_init", "cmd_plugins", "cmd_policy", "cmd_run", "exit_code"]
+__all__ = [
+    "EXIT_FAIL", "EXIT_USAGE", "cmd_init", "cmd_keygen", "cmd_plugins", "cmd_policy", "cmd_run", "cmd_verify", "exit_code"
+]  # fmt: skip

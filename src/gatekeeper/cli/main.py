@@ -43,7 +43,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--mode", choices=["enforce", "warn", "audit"], help="override the policy's mode")
     run.add_argument("--jobs", type=int, default=None, help="checks to run at once (default: cores)")
+    run.add_argument(
+        "--no-ci-detect",
+        action="store_true",
+        help="do not write the GitHub/GitLab/Azure outputs a CI run otherwise gets automatically",
+    )
     _plugin_options(run)
+    _sign_options(run)
 
     policy = sub.add_parser("policy", help="validate, show or describe policies")
     policy_sub = policy.add_subparsers(dest="policy_command", metavar="SUBCOMMAND", parser_class=_Parser)
@@ -63,7 +69,36 @@ def build_parser() -> argparse.ArgumentParser:
     init = sub.add_parser("init", help="write a commented starter gatekeeper.yaml")
     init.add_argument("path", nargs="?", default=".", help="folder to write it in (default: .)")
     init.add_argument("--force", action="store_true", help="overwrite an existing gatekeeper.yaml")
+
+    keygen = sub.add_parser("keygen", help="write a key pair for signing verdicts (PREFIX.key, PREFIX.pub)")
+    keygen.add_argument("--type", choices=["ecdsa-p256", "ed25519"], default="ecdsa-p256", help="default: ecdsa-p256")
+    keygen.add_argument("--out", required=True, metavar="PREFIX", help="writes PREFIX.key (mode 0600) and PREFIX.pub")
+    keygen.add_argument("--force", action="store_true", help="overwrite existing key files")
+
+    verify = sub.add_parser("verify", help="verify a signed verdict before deploying: exit 0 accepted, 1 rejected")
+    verify.add_argument("file", help="the signed verdict (*.intoto.jsonl)")
+    verify.add_argument("--key", action="append", required=True, metavar="PUB", help="trusted public key, repeatable")
+    verify.add_argument("--policy-digest", action="append", default=[], metavar="sha256:HEX", help="allowed policy")
+    verify.add_argument("--commit", metavar="SHA", help="the commit being deployed must be the subject")
+    verify.add_argument("--artifact", action="append", default=[], metavar="FILE", help="must be a subject (sha256)")
+    verify.add_argument("--resource-uri", metavar="URI", help="the resourceUri the verdict must name")
+    verify.add_argument("--max-age", metavar="DURATION", help="reject verdicts older than this, e.g. 24h, 7d")
     return parser
+
+
+def _sign_options(run: argparse.ArgumentParser) -> None:
+    run.add_argument(
+        "--sign",
+        metavar="KEY",
+        help="sign the verdict with this private key file, or NAME:REF for a registered signer "
+        "(env: reads GATEKEEPER_SIGNING_KEY, which also signs without --sign)",
+    )
+    run.add_argument("--verdict", metavar="FILE", help="signed verdict file (default: verdict.intoto.jsonl)")
+    run.add_argument("--subject", action="append", default=[], metavar="FILE", help="artifact the verdict is about")
+    run.add_argument("--verifier-id", metavar="URI", help="verifier.id in the signed verdict (default: from the key)")
+    run.add_argument(
+        "--resource-uri", metavar="URI", help="resourceUri in the signed verdict (default: git+REMOTE@SHA)"
+    )
 
 
 def _plugin_options(parser: argparse.ArgumentParser) -> None:
