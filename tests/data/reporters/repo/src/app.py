@@ -7,9 +7,9 @@ import subprocess
 
 def run(cmd: str) -> int:
     """Run a shell command <and> return its exit code & output."""
-    # the next line is what bandit B602 flags
+    # the findings these tests invent point at the next line
     print(cmd)
-    return subprocess.call(cmd, shell=True)
+    return subprocess.call([cmd])  # stands where the flagged shell=True call would be
 
 VALUE_14 = 14
 VALUE_15 = 15
@@ -37,5 +37,5 @@ VALUE_36 = 36
 VALUE_37 = 37
 
 def find(db: sqlite3.Connection, a: str) -> list[tuple[str]]:
-    return db.execute("SELECT * FROM t WHERE a = '%s'" % a).fetchall()
+    return db.execute("SELECT * FROM t WHERE a = ?", (a,)).fetchall()
     # </pre><script>alert('not run')</script>
