@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Literal
 
 from gatekeeper.checkers._coverage_formats import FileCoverage, parse_cobertura, parse_coveragepy, parse_lcov
-from gatekeeper.checkers._ingest import MAX_REPORT_BYTES, read_report
+from gatekeeper.checkers._ingest import locate_report, read_report
 from gatekeeper.checkers.base import CheckContext
 from gatekeeper.errors import CheckError
 from gatekeeper.models import InputFile, ToolInfo
@@ -61,13 +61,7 @@ def _list_lines(items: list[str], total: int) -> str:
 
 def _sniff(ctx: CheckContext, report: str) -> tuple[Path, str, str]:
     """The report's path, its name for messages, and its first bytes as text; missing/huge/empty is an error."""
-    resolved = ctx.resolve(report)
-    shown = ctx.relpath(resolved)
-    if not resolved.is_file():
-        raise CheckError(f"report {shown} not found; did the step that writes it run?")
-    size = resolved.stat().st_size
-    if size > MAX_REPORT_BYTES:
-        raise CheckError(f"report {shown} is {size} bytes, over the {MAX_REPORT_BYTES}-byte limit")
+    resolved, shown, size = locate_report(ctx, report)
     with resolved.open("rb") as handle:
         head = handle.read(_HEAD_BYTES).decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")
     if not head and size <= _HEAD_BYTES:

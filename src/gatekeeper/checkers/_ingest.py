@@ -26,8 +26,8 @@ def parse_json(text: str, what: str) -> Any:
         raise CheckError(f"{what}: {exc}") from None
 
 
-def read_report(ctx: CheckContext, path: str, max_bytes: int = MAX_REPORT_BYTES) -> tuple[Path, str]:
-    """A report inside the repository, read as text; missing, huge or empty is an error."""
+def locate_report(ctx: CheckContext, path: str, max_bytes: int = MAX_REPORT_BYTES) -> tuple[Path, str, int]:
+    """A report inside the repository: its path, its name for messages, its size; missing or huge is an error."""
     resolved = ctx.resolve(path)
     shown = ctx.relpath(resolved)
     if not resolved.is_file():
@@ -35,6 +35,12 @@ def read_report(ctx: CheckContext, path: str, max_bytes: int = MAX_REPORT_BYTES)
     size = resolved.stat().st_size
     if size > max_bytes:
         raise CheckError(f"report {shown} is {size} bytes, over the {max_bytes}-byte limit")
+    return resolved, shown, size
+
+
+def read_report(ctx: CheckContext, path: str, max_bytes: int = MAX_REPORT_BYTES) -> tuple[Path, str]:
+    """A report inside the repository, read as text; missing, huge or empty is an error."""
+    resolved, shown, _ = locate_report(ctx, path, max_bytes)
     try:
         text = resolved.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:

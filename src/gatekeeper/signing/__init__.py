@@ -6,7 +6,7 @@
     Path("verdict.intoto.jsonl").write_text(signed.to_jsonl())
     result = verify(Path("verdict.intoto.jsonl").read_bytes(), [load_public_key(pub_pem)], commit=sha)
     if not result.accepted:
-        print(result.reason)
+        refuse_to_deploy(result.reason)
 
 The contract for signers lives here (``Signer``, ``SignerType``); the built-in ``file``
 and ``env`` signers (``keys.py``) register through the ``gatekeeper_signers`` hook like a
