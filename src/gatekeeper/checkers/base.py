@@ -6,7 +6,6 @@ the same way, through the ``gatekeeper_checkers`` hook.
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import time
 from collections.abc import Callable
@@ -16,6 +15,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
+from gatekeeper.digests import sha256_file
 from gatekeeper.errors import CheckError
 from gatekeeper.models import CheckOutput, InputFile
 
@@ -83,14 +83,11 @@ class CheckContext:
     def input_file(self, path: str | Path) -> InputFile:
         """Record a file the check read, with its sha256, for the verdict's evidence list."""
         resolved = self.resolve(path)
-        digest = hashlib.sha256()
         try:
-            with resolved.open("rb") as handle:
-                for block in iter(lambda: handle.read(1 << 20), b""):
-                    digest.update(block)
+            digest = sha256_file(resolved)
         except OSError as exc:
             raise CheckError(f"{self.relpath(resolved)}: cannot read: {exc.strerror}") from None
-        return InputFile(path=self.relpath(resolved), sha256=digest.hexdigest())
+        return InputFile(path=self.relpath(resolved), sha256=digest)
 
 
 AnyChecker = Checker[Any]

@@ -23,6 +23,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from gatekeeper.digests import sha256_file
 from gatekeeper.errors import GatekeeperError, PluginError, SigningError, UsageError
 from gatekeeper.models import Verdict
 from gatekeeper.signing import Signer
@@ -64,18 +65,14 @@ def format_time(moment: datetime) -> str:
 
 
 def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
     try:
-        with path.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
+        return sha256_file(path)
     except FileNotFoundError:
         raise UsageError(f"subject file {path} not found") from None
     except IsADirectoryError:
         raise UsageError(f"subject {path} is a directory; name the artifact files") from None
     except OSError as exc:
         raise UsageError(f"cannot read subject file {path}: {exc.strerror}") from None
-    return digest.hexdigest()
 
 
 def subjects_for(verdict: Verdict, artifacts: Sequence[str | Path] = ()) -> list[dict[str, Any]]:

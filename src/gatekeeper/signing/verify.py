@@ -16,6 +16,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Literal
 
+from gatekeeper.digests import sha256_file
 from gatekeeper.errors import UsageError
 from gatekeeper.signing.attestation import DETAIL_PREDICATE_TYPE, STATEMENT_TYPE, VSA_PREDICATE_TYPE, format_time
 from gatekeeper.signing.dsse import PAYLOAD_TYPE, Envelope, EnvelopeError, loads_strict, parse_envelope
@@ -252,14 +253,10 @@ def _artifact_digests(artifacts: Iterable[str | Path]) -> dict[str, str]:
     digests = {}
     for artifact in artifacts:
         path = Path(artifact)
-        digest = hashlib.sha256()
         try:
-            with path.open("rb") as handle:
-                for block in iter(lambda: handle.read(1 << 20), b""):
-                    digest.update(block)
+            digests[str(path)] = sha256_file(path)
         except OSError as exc:
             raise UsageError(f"cannot read artifact {path}: {exc.strerror or exc}") from None
-        digests[str(path)] = digest.hexdigest()
     return digests
 
 
