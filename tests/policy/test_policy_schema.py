@@ -63,6 +63,7 @@ def test_schema_header() -> None:
         "extends",
         "mode",
         "allow_weaker_mode",
+        "max_waiver_days",
         "plugins",
         "checks",
         "rules",

@@ -384,3 +384,26 @@ def test_an_empty_waiver_match_is_refused(write_policy) -> None:
 def test_a_mapping_used_as_a_key_is_a_policy_error(write_policy) -> None:
     path = write_policy("version: 1\nchecks:\n  c: {uses: bandit, with: {a: 1}, {b: 2}}\n")
     assert str(error_of(path)) == f"{path}:3:35: invalid YAML: a key must be plain text, not a mapping or list"
+
+
+def test_waivers_longer_than_the_policy_allows_are_refused(write_policy) -> None:
+    from datetime import date, timedelta
+
+    too_far = (date.today() + timedelta(days=120)).isoformat()
+    ok = (date.today() + timedelta(days=30)).isoformat()
+    base = (
+        RULES
+        + "max_waiver_days: 90\nwaivers:\n  - {rule: no-high, match: {finding: B1}, reason: r, owner: o, expires: EXP}\n"
+    )
+    path = write_policy(base.replace("EXP", too_far))
+    assert str(error_of(path)).endswith(
+        f"waivers[0].expires: {too_far} is more than 90 days away; the policy allows waivers of at most 90 days "
+        "(max_waiver_days)"
+    )
+    assert load_policy(write_policy(base.replace("EXP", ok)), entry_points=False).policy.max_waiver_days == 90
+
+
+def test_a_child_cannot_lengthen_the_waiver_limit(write_policy) -> None:
+    write_policy(RULES + "max_waiver_days: 90\n", name="base.yaml")
+    path = write_policy("version: 1\nextends: base.yaml\nmax_waiver_days: 365\n")
+    assert load_policy(path, entry_points=False).policy.max_waiver_days == 90

@@ -7,6 +7,7 @@ import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -174,6 +175,13 @@ def _validate_waivers(merged: Merged) -> None:
         if waiver.rule not in rule_ids:
             raise PolicyError(
                 f"waivers[{loc[1]}].rule: no rule {waiver.rule!r} to waive", source.locate((*loc, "rule"))
+            )
+        limit = merged.policy.max_waiver_days
+        if limit is not None and (waiver.expires - date.today()).days > limit:
+            raise PolicyError(
+                f"waivers[{loc[1]}].expires: {waiver.expires.isoformat()} is more than {limit} days away; "
+                f"the policy allows waivers of at most {limit} days (max_waiver_days)",
+                source.locate((*loc, "expires")),
             )
 
 

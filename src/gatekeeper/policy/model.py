@@ -123,6 +123,12 @@ class Policy(_Strict):
     allow_weaker_mode: bool = Field(
         default=False, description="Let policies that extend this one set a less strict mode."
     )
+    max_waiver_days: int | None = Field(
+        default=None,
+        ge=1,
+        description="Waivers may expire at most this many days from today; the smallest value in the extends "
+        "chain applies (a child cannot lengthen it).",
+    )
     plugins: list[str] = Field(
         default_factory=list,
         description="Local plugin modules (paths to .py files).",

@@ -122,6 +122,7 @@ def merge(layers: list[Layer], top_dir: Path) -> Merged:
     rule_modes: dict[str, tuple[Mode, bool, str]] = {}  # id -> (effective mode, may weaken, set by)
     waivers: list[Waiver] = []
     plugins: list[str] = []
+    max_waiver_days: int | None = None
     merged = Merged(Policy(version=1), layers)
 
     for layer in layers:
@@ -146,6 +147,8 @@ def merge(layers: list[Layer], top_dir: Path) -> Merged:
             mode, mode_from = policy.mode, layer.display
         elif "allow_weaker_mode" in explicit and not policy.allow_weaker_mode:
             mode_allows, locked_by = False, layer.display  # any file may lock the mode; only its owner unlocks it
+        if policy.max_waiver_days is not None:  # tighten only: the smallest limit in the chain applies
+            max_waiver_days = min(policy.max_waiver_days, max_waiver_days or policy.max_waiver_days)
         name = policy.name if "name" in explicit else name
         description = policy.description if "description" in explicit else description
         for check_name, spec in policy.checks.items():
@@ -186,6 +189,7 @@ def merge(layers: list[Layer], top_dir: Path) -> Merged:
         description=description,
         mode=mode,
         allow_weaker_mode=mode_allows,
+        max_waiver_days=max_waiver_days,
         plugins=list(dict.fromkeys(plugins)),
         checks=checks,
         rules=list(rules.values()),
