@@ -26,11 +26,16 @@ ENTRY_POINT_GROUP = "gatekeeper"
 #: Built-in plugins, registered through the same hooks as everyone else's.
 BUILTIN_MODULES = (
     "gatekeeper.checkers.bandit",
+    "gatekeeper.checkers.codeowners",
     "gatekeeper.checkers.coverage",
     "gatekeeper.checkers.diff_coverage",
+    "gatekeeper.checkers.git_hygiene",
     "gatekeeper.checkers.junit",
+    "gatekeeper.checkers.licenses",
     "gatekeeper.checkers.pip_audit",
+    "gatekeeper.checkers.required_files",
     "gatekeeper.checkers.sarif",
+    "gatekeeper.checkers.secrets",
     "gatekeeper.checkers.semgrep",
     "gatekeeper.reporters.azure",
     "gatekeeper.reporters.github",

@@ -24,7 +24,8 @@ def test_packs_are_listed_sorted_and_include_the_default() -> None:
 @pytest.mark.parametrize("pack", PACKS)
 def test_pack_loads_and_validates(pack: str) -> None:
     resolved = load_policy(f"builtin:{pack}", entry_points=False)
-    assert resolved.sources == [f"builtin:{pack}"]
+    assert resolved.sources[-1] == f"builtin:{pack}"
+    assert all(source.startswith("builtin:") for source in resolved.sources)
     assert re.fullmatch(r"sha256:[0-9a-f]{64}", resolved.digest)
     assert resolved.policy.rules, "a pack without rules decides nothing"
     assert set(resolved.options) == set(resolved.policy.checks)
@@ -44,7 +45,7 @@ def test_pack_can_be_extended(write_policy, pack: str) -> None:
     path = write_policy(f"version: 1\nextends: builtin:{pack}\nname: team\n")
     resolved = load_policy(path, entry_points=False)
     alone = load_policy(f"builtin:{pack}", entry_points=False)
-    assert resolved.sources == [f"builtin:{pack}", str(path)]
+    assert resolved.sources == [*alone.sources, str(path)]
     assert resolved.policy.name == "team"
     assert resolved.policy.rules == alone.policy.rules
     assert resolved.digest != alone.digest  # the name differs

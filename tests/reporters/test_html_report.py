@@ -95,7 +95,10 @@ def test_findings_grouped_by_rule_with_code_context(page: Page, ci_verdict: Verd
     ]  # fmt: skip
     assert len(page.find("li", **{"class": "waived"})) == 1
     text = render_html(ci_verdict, RenderOptions(source_root=SOURCE_ROOT))
-    assert '<span class="hit"><i>12</i>    return subprocess.call([cmd])  # stands where the flagged shell=True call would be</span>' in text
+    assert (
+        '<span class="hit"><i>12</i>    return subprocess.call([cmd])  # stands where the flagged shell=True call would be</span>'
+        in text
+    )
     assert "&lt;/pre&gt;&lt;script&gt;alert(&#x27;not run&#x27;)&lt;/script&gt;" in text, "source is escaped"
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text, "messages are escaped"
     assert "src/app.py:12:5" in text and "requirements.txt (the check&#x27;s input file" in text

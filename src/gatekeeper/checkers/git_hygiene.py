@@ -1,0 +1,237 @@
+"""``uses: git``: facts about the change since a base branch, read from git, for rules.
+
+The change is the commits reachable from HEAD and not from the merge-base of ``base``
+and HEAD (``git log merge-base..HEAD``, merge commits left out unless ``merges: true``),
+and the committed diff ``git diff --numstat merge-base HEAD`` (renames are a deletion and
+an addition; binary files count as changed files with no lines). An unknown ``base`` or a
+folder that is not a git working tree is an error; zero commits is not (metrics are 0).
+
+Per commit:
+
+- DCO sign-off: with ``dco: author`` (default) a ``Signed-off-by:`` trailer carrying the
+  commit author's email (case-insensitive); with ``dco: any``, any ``Signed-off-by:``.
+- signed: ``git log --format=%G?`` is anything but ``N`` (a GPG/SSH/X.509 signature is
+  present, whether or not this machine can verify it).
+- conventional: the subject is ``type(scope)!: description`` with one of ``types``.
+- AI-assisted: a ``Co-authored-by:`` trailer naming one of ``ai_assistants`` as a word
+  (case-insensitive), e.g. ``Co-authored-by: Claude <noreply@anthropic.com>``.
+
+Changed files are source when they match ``source`` and not ``tests``; test files when
+they match ``tests``. A glob without '/' matches the file name, one with '/' the whole
+path ('*' also matches '/'). ``tests_touched`` is 1.0 when source and tests both changed,
+0.0 when source changed without tests, and absent (not applicable) when no source changed.
+
+Findings (capped at ``max_findings`` per kind): a low ``dco:<short sha>`` per commit
+without sign-off, a low ``conventional:<short sha>`` per non-conventional subject.
+"""
+
+from __future__ import annotations
+
+import re
+from fnmatch import fnmatchcase
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from gatekeeper.checkers._subprocess import ToolRun, run_tool
+from gatekeeper.checkers.base import CheckContext, Checker
+from gatekeeper.errors import CheckError
+from gatekeeper.hookspecs import hookimpl
+from gatekeeper.models import CheckOutput, Finding, Severity, ToolInfo, fingerprint
+
+CONVENTIONAL_TYPES = ["feat", "fix", "docs", "style", "refactor", "perf", "test", "build", "ci", "chore", "revert"]
+AI_ASSISTANTS = ["Copilot", "Claude", "ChatGPT", "Codex", "Cursor", "Gemini", "Devin", "aider"]
+_FIELD, _RECORD = "\x1f", "\x1e"
+
+
+class GitOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    base: str = Field(
+        default="origin/main",
+        description="Branch, tag or commit to compare with; the change starts at the merge-base of it and HEAD.",
+    )
+    source: list[str] = Field(
+        default_factory=lambda: ["src/**", "*.py"], description="Globs of source files (test files excluded)."
+    )
+    tests: list[str] = Field(
+        default_factory=lambda: ["tests/**", "test/**", "test_*.py", "*_test.py"], description="Globs of test files."
+    )
+    dco: Literal["author", "any"] = Field(
+        default="author",
+        description="Sign-off needed: a Signed-off-by trailer with the author's email (author), or any one (any).",
+    )
+    types: list[str] = Field(
+        default_factory=lambda: list(CONVENTIONAL_TYPES), min_length=1, description="Conventional commit types."
+    )
+    ai_assistants: list[str] = Field(
+        default_factory=lambda: list(AI_ASSISTANTS),
+        description="Names that mark a Co-authored-by trailer as an AI assistant (case-insensitive, whole words).",
+    )
+    merges: bool = Field(default=False, description="Count merge commits too.")
+    max_findings: int = Field(default=50, ge=0, description="At most this many findings of each kind.")
+
+    @field_validator("base")
+    @classmethod
+    def _not_an_option(cls, value: str) -> str:
+        if not value.strip() or value.startswith("-"):
+            raise ValueError("must name a branch, tag or commit (and not start with '-')")
+        return value
+
+
+def _git(ctx: CheckContext, *args: str, ok: tuple[int, ...] = (0,)) -> ToolRun:
+    return run_tool(["git", "-c", "core.quotePath=false", *args], ctx, ok_codes=ok)
+
+
+def _merge_base(ctx: CheckContext, base: str) -> str:
+    inside = _git(ctx, "rev-parse", "--is-inside-work-tree", ok=(0, 128))
+    if inside.returncode != 0 or inside.stdout.strip() != "true":
+        raise CheckError(f"{ctx.root} is not a git working tree ({inside.stderr_tail(1)}); the git check needs it")
+    found = _git(ctx, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{base}^{{commit}}", ok=(0, 1, 128))
+    if found.returncode != 0:
+        raise CheckError(
+            f"base {base!r} is not a commit in this repository (unknown ref); fetch it first "
+            "(e.g. git fetch origin main, or fetch-depth: 0 in CI) or set 'base'"
+        )
+    merged = _git(ctx, "merge-base", found.stdout.strip(), "HEAD", ok=(0, 1, 128))
+    if merged.returncode != 0 or not merged.stdout.strip():
+        why = merged.stderr_tail() if merged.stderr.strip() else "no common ancestor"
+        raise CheckError(f"no merge-base of {base!r} and HEAD: {why} (a shallow clone? fetch more history)")
+    return merged.stdout.strip()
+
+
+def _matches(path: str, globs: list[str]) -> bool:
+    name = path.rsplit("/", 1)[-1]
+    return any(fnmatchcase(path if "/" in g else name, g) for g in globs)
+
+
+def _trailers(text: str) -> list[tuple[str, str]]:
+    pairs = []
+    for line in text.splitlines():
+        key, sep, value = line.partition(":")
+        if sep:
+            pairs.append((key.strip().lower(), value.strip()))
+    return pairs
+
+
+def _signed_off(trailers: list[tuple[str, str]], email: str, dco: str) -> bool:
+    offs = [v for k, v in trailers if k == "signed-off-by"]
+    if dco == "any":
+        return bool(offs)
+    return any(f"<{email.lower()}>" in v.lower() for v in offs)
+
+
+def run(ctx: CheckContext, options: GitOptions) -> CheckOutput:
+    merge_base = _merge_base(ctx, options.base)
+    log = _git(
+        ctx, "log", "--no-color", *([] if options.merges else ["--no-merges"]),
+        f"--format=%H{_FIELD}%G?{_FIELD}%ae{_FIELD}%s{_FIELD}%(trailers:unfold){_RECORD}", f"{merge_base}..HEAD", "--",
+    )  # fmt: skip
+    conventional = re.compile(rf"^(?:{'|'.join(map(re.escape, options.types))})(?:\([^()\r\n]+\))?!?: \S")
+    assistants = [re.compile(rf"(?<!\w){re.escape(a)}(?!\w)", re.IGNORECASE) for a in options.ai_assistants]
+    counts = dict.fromkeys(
+        ("commits", "signed_off_commits", "unsigned_off_commits", "signed_commits", "conventional_commits",
+         "nonconventional_commits", "ai_assisted_commits"), 0.0,
+    )  # fmt: skip
+    dco_findings: list[Finding] = []
+    conv_findings: list[Finding] = []
+    for record in log.stdout.split(_RECORD):
+        if not record.strip():
+            continue
+        sha, signature, email, subject, trailer_text = (record.strip("\n").split(_FIELD) + [""] * 5)[:5]
+        short = sha[:12]
+        trailers = _trailers(trailer_text)
+        counts["commits"] += 1
+        counts["signed_commits"] += signature.strip() not in ("N", "")
+        props = {"commit": sha, "subject": subject}
+        if _signed_off(trailers, email, options.dco):
+            counts["signed_off_commits"] += 1
+        else:
+            counts["unsigned_off_commits"] += 1
+            need = (
+                f"a Signed-off-by trailer with the author's email <{email}>"
+                if options.dco == "author"
+                else "a Signed-off-by trailer"
+            )
+            dco_findings.append(_finding(f"dco:{short}", f"commit {short} {subject!r} lacks {need} (DCO)", props))
+        if conventional.match(subject):
+            counts["conventional_commits"] += 1
+        else:
+            counts["nonconventional_commits"] += 1
+            conv_findings.append(
+                _finding(
+                    f"conventional:{short}",
+                    f"commit {short} {subject!r} is not a conventional commit subject (type(scope)!: description)",
+                    props,
+                )
+            )
+        co_authors = [v for k, v in trailers if k == "co-authored-by"]
+        counts["ai_assisted_commits"] += any(p.search(v) for v in co_authors for p in assistants)
+    notes = [f"commits {merge_base[:12]}..HEAD (merge-base of {options.base} and HEAD)"
+             + ("" if options.merges else ", merge commits left out")]  # fmt: skip
+    findings: list[Finding] = []
+    for kind, found in (("DCO", dco_findings), ("conventional", conv_findings)):
+        findings += found[: options.max_findings]
+        if len(found) > options.max_findings:
+            notes.append(f"{len(found) - options.max_findings} more {kind} finding(s) not listed")
+    counts.update(_diff_metrics(ctx, merge_base, options))
+    not_applicable: dict[str, str] = {}
+    if counts["source_files_changed"]:
+        counts["tests_touched"] = 1.0 if counts["test_files_changed"] else 0.0
+    else:
+        why = f"no source file ({', '.join(options.source)}) changed since {options.base}"
+        not_applicable["tests_touched"] = why
+        notes.append(f"tests_touched not applicable: {why}")
+    version = _git(ctx, "--version").stdout.strip().removeprefix("git version ")
+    return CheckOutput(
+        tool=ToolInfo(name="git", version=version or None),
+        findings=findings,
+        metrics=counts,
+        not_applicable=not_applicable,
+        notes=notes,
+    )
+
+
+def _diff_metrics(ctx: CheckContext, merge_base: str, options: GitOptions) -> dict[str, float]:
+    diff = _git(ctx, "diff", "--numstat", "-z", "--no-renames", "--no-color", "--no-ext-diff", merge_base, "HEAD", "--")
+    metrics = dict.fromkeys(
+        ("files_changed", "lines_added", "lines_removed", "source_files_changed", "test_files_changed"), 0.0
+    )
+    for entry in diff.stdout.split("\0"):
+        added, _, rest = entry.partition("\t")
+        removed, _, path = rest.partition("\t")
+        if not path:
+            continue
+        metrics["files_changed"] += 1
+        metrics["lines_added"] += int(added) if added.isdigit() else 0
+        metrics["lines_removed"] += int(removed) if removed.isdigit() else 0
+        if _matches(path, options.tests):
+            metrics["test_files_changed"] += 1
+        elif _matches(path, options.source):
+            metrics["source_files_changed"] += 1
+    return metrics
+
+
+def _finding(id_: str, message: str, properties: dict[str, str]) -> Finding:
+    kind = id_.split(":", 1)[0]
+    return Finding(
+        id=id_,
+        severity=Severity.LOW,
+        message=message,
+        fingerprint=fingerprint("git", kind, properties["commit"]),
+        properties=properties,
+    )
+
+
+@hookimpl
+def gatekeeper_checkers() -> list[Checker[Any]]:
+    return [
+        Checker(
+            "git",
+            run,
+            GitOptions,
+            "Facts about the change since a base branch: commits, DCO sign-off, signatures, conventional "
+            "subjects, AI co-authors, diff size, whether tests changed with the source.",
+            needs_input=False,
+        )
+    ]
