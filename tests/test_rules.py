@@ -542,3 +542,10 @@ def test_a_skipped_check_with_the_others_passing_is_let_through(gate: Callable[.
     assert rule.reason.startswith("check 'u' was skipped: nothing to read (the policy says on_skipped: pass); ")
     assert "met: t.failed == 0" in rule.reason
     assert "not evaluated: u.failed == 0" in rule.reason
+
+
+def test_a_typo_on_a_check_that_ran_is_still_an_error_when_another_is_let_through(gate: Callable[..., Verdict]) -> None:
+    body = MIXED.replace("FAILED", "0").replace('"t.failed == 0", "u.failed == 0"', '"t.faild == 0"')
+    rule = gate(body).rules[0]
+    assert rule.outcome == "error"
+    assert "cannot evaluate 't.faild == 0'" in rule.reason

@@ -82,5 +82,6 @@ def gatekeeper_verdict_ready(verdict: Verdict) -> None:
     """Called once the verdict is decided, before reports are written.
 
     For observers (metrics, notifications). The verdict is frozen and cannot be
-    changed here; raising is a plugin error (exit 3). Return value is ignored.
+    changed here; raising a ``GatekeeperError`` keeps its exit code, anything else is a plugin
+    error (exit 3). Return value is ignored.
     """

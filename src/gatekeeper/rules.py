@@ -78,6 +78,7 @@ def _decide_rule(
     errored = [c for c in checks if c.status == "error"]
     skipped = [c for c in checks if c.status == "skipped"]
     let_through: tuple[Literal["on_error", "on_skipped"], RuleOutcome, str] | None = None
+    broken: list[str] = []
     if errored or skipped:
         why = "; ".join(
             f"check {c.name!r} {'errored' if c.status == 'error' else 'was skipped'}: {c.error}"
@@ -88,6 +89,7 @@ def _decide_rule(
         if choice == "error":
             return result("error", why)
         let_through = (key, choice, f"{why} (the policy says {key}: {choice})")
+        broken = [c.name for c in (*errored, *skipped)]
         # The checks that did run still decide: a failure among them is not let through.
         checks = [c for c in checks if c.status == "ok"]
         if not checks:
@@ -133,7 +135,7 @@ def _decide_rule(
                 continue
             ok, text = requirement.evaluate(lookup)
         except MissingMetric as exc:
-            if let_through is not None:  # its metric may be the broken check's
+            if let_through is not None and _names_broken_check(requirement.metrics(), broken, checks):
                 reasons.append(f"not evaluated: {requirement.text} ({exc})")
                 continue
             return result("error", f"cannot evaluate {requirement.text!r}: {exc}")
@@ -164,6 +166,19 @@ def _decide_rule(
     if mode == "warn" or rule.mode == "audit":  # policy-wide audit keeps the would-be outcome
         return result("warn", f"{reason} (mode: {mode}, not enforced)", counted, waived)
     return result("fail", reason, counted, waived)
+
+
+def _names_broken_check(names: list[str], broken: list[str], ran: list[CheckResult]) -> bool:
+    """Whether a metric the rule could not find may be the broken check's: qualified with its name,
+    or unqualified and reported by none of the checks that ran. A typo on a check that ran is not."""
+    ran_names = [c.name for c in ran]
+    for name in names:
+        qualified = split_qualified(name, [*broken, *ran_names])
+        if qualified is not None and qualified[0] in broken:
+            return True
+        if qualified is None and not any(name in c.metrics for c in ran):
+            return True
+    return False
 
 
 def _not_applicable(name: str, checks: list[CheckResult]) -> str | None:

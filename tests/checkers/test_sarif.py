@@ -237,3 +237,9 @@ def test_only_accepted_suppressions_suppress(status: str | None, kept: int, tmp_
     suppression = {"kind": "inSource", **({"status": status} if status else {})}
     (tmp_path / "report.sarif").write_text(_log([_result(level="error", suppressions=[suppression])]))
     assert len(_gate(tmp_path).checks[0].findings) == kept
+
+
+def test_a_file_matched_by_two_globs_is_read_once(tmp_path: Path) -> None:
+    (tmp_path / "report.sarif").write_text(_log([_result(level="error")]))
+    check = _gate(tmp_path, '{reports: ["report.sarif", "*.sarif"]}').checks[0]
+    assert len(check.findings) == 1 and check.metrics["reports"] == 1

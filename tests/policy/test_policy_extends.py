@@ -352,3 +352,11 @@ def test_a_file_that_tightens_the_mode_decides_for_its_children(write_policy) ->
     write_policy("version: 1\nextends: base.yaml\nmode: enforce\nallow_weaker_mode: true\n", name="team.yaml")
     path = write_policy("version: 1\nextends: team.yaml\nmode: warn\n")
     assert load(path).policy.mode == "warn"
+
+
+def test_a_sibling_that_tightens_cannot_lower_a_locked_mode_below_its_floor(write_policy) -> None:
+    write_policy(BASE + "mode: warn\n", name="base.yaml")  # locks warn (allow_weaker_mode defaults to false)
+    write_policy("version: 1\nmode: enforce\nallow_weaker_mode: true\n", name="strict.yaml")
+    assert load(write_policy("version: 1\nextends: [base.yaml, strict.yaml]\nmode: warn\n")).policy.mode == "warn"
+    path = write_policy("version: 1\nextends: [base.yaml, strict.yaml]\nmode: audit\n")
+    assert "mode: 'audit' is weaker than 'enforce'" in str(error_of(path))

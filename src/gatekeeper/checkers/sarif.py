@@ -232,7 +232,7 @@ def run(ctx: CheckContext, options: SarifOptions) -> CheckOutput:
         matched = sorted(p for p in ctx.root.glob(pattern) if p.is_file())
         if not matched:
             raise CheckError(f"report {pattern!r} matches no file; did the step that writes it run?")
-        files += matched
+        files += [m for m in matched if m not in files]  # a file two globs match is read once
     findings, inputs, notes = [], [], []
     tools: dict[str, str | None] = {}
     results = suppressed = 0

@@ -178,7 +178,8 @@ def run(ctx: CheckContext, options: SemgrepOptions) -> CheckOutput:
     if options.report is not None:
         path, text = read_report(ctx, options.report)
         data = parse_json(text, ctx.relpath(path))
-        info = rules_info(_known_configs(ctx, options))
+        # Which rules made the report is unknown, so every file skipped for size or failure is a gap.
+        info = RulesInfo(ids=rules_info(_known_configs(ctx, options)).ids, suffixes=None)
         if isinstance(data, dict) and "runs" in data:  # the tool's SARIF output
             output = sarif_output(ctx, data, [ctx.input_file(path)], "semgrep")
             findings = [f.model_copy(update={"id": info.short_id(f.id)}) for f in output.findings]

@@ -115,6 +115,7 @@ def merge(layers: list[Layer], top_dir: Path) -> Merged:
     mode_from = layers[0].display
     mode_allows = True  # whether files after the current one may set a weaker mode
     locked_by = layers[0].display
+    floor, floor_by = 0, layers[0].display  # the strictest mode any file locked: nothing goes below it
     name: str | None = None
     description: str | None = None
     checks: dict[str, CheckSpec] = {}
@@ -130,22 +131,29 @@ def merge(layers: list[Layer], top_dir: Path) -> Merged:
         explicit = policy.model_fields_set
         if "mode" in explicit or layer is layers[0]:
             change = MODE_STRICTNESS[policy.mode] - MODE_STRICTNESS[mode]
-            if change < 0 and not mode_allows:
+            below_floor = MODE_STRICTNESS[policy.mode] < floor
+            if change < 0 and (not mode_allows or below_floor):
+                locker = floor_by if below_floor else locked_by
                 why = (
                     "which does not allow weaker modes (it would need 'allow_weaker_mode: true')"
-                    if locked_by == mode_from
-                    else f"and {locked_by} locked it with 'allow_weaker_mode: false'"
+                    if locker == mode_from
+                    else f"and {locker} locked it with 'allow_weaker_mode: false'"
                 )
                 raise PolicyError(
                     f"mode: {policy.mode!r} is weaker than {mode!r} set by {mode_from}, {why}",
                     source.locate(("mode",)),
                 )
             if change > 0 or mode_allows or layer is layers[0]:
-                # A file that tightens the mode (or may weaken it) now decides for the files after it.
+                # A file that tightens the mode (or may weaken it) now decides for the files after it,
+                # but never below a mode an earlier file locked (the floor).
                 mode_allows, locked_by = policy.allow_weaker_mode, layer.display
             # Restating a locked mode keeps the lock: allow_weaker_mode there cannot unlock it.
             mode, mode_from = policy.mode, layer.display
+            if not mode_allows and MODE_STRICTNESS[mode] > floor:
+                floor, floor_by = MODE_STRICTNESS[mode], locked_by
         elif "allow_weaker_mode" in explicit and not policy.allow_weaker_mode:
+            if MODE_STRICTNESS[mode] > floor:
+                floor, floor_by = MODE_STRICTNESS[mode], layer.display
             mode_allows, locked_by = False, layer.display  # any file may lock the mode; only its owner unlocks it
         if policy.max_waiver_days is not None:  # tighten only: the smallest limit in the chain applies
             max_waiver_days = min(policy.max_waiver_days, max_waiver_days or policy.max_waiver_days)

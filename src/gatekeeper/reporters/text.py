@@ -87,11 +87,12 @@ def render_text(verdict: Verdict, options: RenderOptions) -> str:
     failing = next((r for r in verdict.rules if r.outcome == "fail" and r.findings), None)
     if failing is not None:
         first = failing.findings[0]
+        path_part = f', path: "{first.path}"' if first.path else ""  # "*" would not match a path-less one
         console.print("")
         console.print("To accept a finding for a while, add a waiver to the policy:")
         console.print(
             escape(
-                f'  waivers:\n    - rule: {failing.id}\n      match: {{finding: {first.id}, path: "{first.path or "*"}"}}\n'
+                f"  waivers:\n    - rule: {failing.id}\n      match: {{finding: {first.id}{path_part}}}\n"
                 "      reason: why this is acceptable\n      owner: team@example.com\n      expires: YYYY-MM-DD"
             )
         )
