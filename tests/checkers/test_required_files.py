@@ -138,3 +138,13 @@ def test_symlink_out_of_the_repository_is_an_error(tmp_path: Path) -> None:
     assert verdict.checks[0].status == "error"
     assert "outside the repository root" in (verdict.checks[0].error or "")
     assert verdict.outcome == "error"
+
+
+def test_pattern_is_searched_line_by_line(tmp_path: Path) -> None:
+    (tmp_path / "CHANGELOG.md").write_text("# Changelog\n## 1.0\n")
+    (tmp_path / "gatekeeper.yaml").write_text(
+        'version: 1\nchecks: {f: {uses: required-files, with: {files: [{any_of: [CHANGELOG.md], pattern: "^## "}]}}}\n'
+        "rules: [{id: r, check: f, findings: {max: 0}}]\n"
+    )
+    verdict = evaluate(load_policy(tmp_path / "gatekeeper.yaml", entry_points=False), tmp_path, today=date(2026, 1, 1))
+    assert verdict.checks[0].metrics["missing"] == 0

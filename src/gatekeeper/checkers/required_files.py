@@ -107,7 +107,7 @@ def _why_not(ctx: CheckContext, path: str, item: RequiredFile) -> str | None:
         raise CheckError(f"{path}: cannot read: {exc.strerror}") from None
     if not data.strip():
         return f"{path} is empty"
-    if item.pattern is not None and not re.search(item.pattern, data.decode("utf-8", errors="replace")):
+    if item.pattern is not None and not re.search(item.pattern, data.decode("utf-8", errors="replace"), re.MULTILINE):
         return f"{path} does not match {item.pattern!r}"
     return None
 
