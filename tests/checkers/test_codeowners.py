@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from datetime import date
 from pathlib import Path
 
@@ -10,35 +9,7 @@ import pytest
 
 from gatekeeper import Verdict, evaluate, load_policy
 from gatekeeper.models import CheckResult
-
-
-@pytest.fixture(autouse=True)
-def _no_user_git_config(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path / "no-global-gitconfig"))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-
-
-def git(root: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false", *args],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return done.stdout.strip()
-
-
-def write(root: Path, files: dict[str, str]) -> None:
-    for name, text in files.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(text)
-
-
-def commit(root: Path, message: str = "c") -> None:
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", message)
-
+from git_helpers import commit, git, write
 
 OWNERS = """\
 # default owner for everything
@@ -146,7 +117,10 @@ def test_base_limits_to_changed_files(repo: Path) -> None:
 def test_unknown_base_is_an_error(repo: Path) -> None:
     verdict = gate(repo, "{base: nope}")
     assert verdict.checks[0].status == "error"
-    assert verdict.checks[0].error == "base 'nope' is not a commit in this repository (unknown ref); fetch it first"
+    assert verdict.checks[0].error == (
+        "base 'nope' is not a commit in this repository (unknown ref); fetch it first "
+        "(e.g. git fetch origin main, or fetch-depth: 0 in CI) or set 'base'"
+    )
 
 
 def test_findings_are_capped_with_a_note(repo: Path) -> None:

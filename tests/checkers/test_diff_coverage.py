@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 from datetime import date
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import pytest
 
 from gatekeeper import Verdict, evaluate, load_policy
 from gatekeeper.models import CheckResult
+from git_helpers import commit, git, write
 
 BASE_MOD = "def f(x):\n    return x + 1\n\n\ndef g(x):\n    return x * 2\n"
 # After the change: h() is new (lines 9-15), with a blank line and a comment inside it.
@@ -19,34 +19,6 @@ CHANGED_MOD = (
     "def f(x):\n    return x + 1\n\n\ndef g(x):\n    return x * 2\n\n\n"
     "def h(x):\n    if x:\n        return 1\n\n    # negative\n    y = -x\n    return y\n"
 )
-
-
-@pytest.fixture(autouse=True)
-def _no_user_git_config(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path / "no-global-gitconfig"))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-
-
-def git(root: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false", *args],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return done.stdout.strip()
-
-
-def write(root: Path, files: dict[str, str]) -> None:
-    for name, text in files.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(text)
-
-
-def commit(root: Path, message: str) -> None:
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", message)
 
 
 def coverage_json(root: Path, files: dict[str, tuple[list[int], list[int]]]) -> None:

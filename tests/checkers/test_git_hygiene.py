@@ -16,12 +16,6 @@ from gatekeeper.errors import CheckError
 from gatekeeper.models import CheckOutput
 
 
-@pytest.fixture(autouse=True)
-def _no_user_git_config(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path / "no-global-gitconfig"))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-
-
 def git(root: Path, *args: str, email: str = "t@t") -> str:
     done = subprocess.run(
         ["git", "-c", "user.name=t", "-c", f"user.email={email}", "-c", "commit.gpgsign=false", *args],

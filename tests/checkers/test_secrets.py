@@ -7,7 +7,6 @@ this file holds no string that looks like a real secret.
 from __future__ import annotations
 
 import locale
-import subprocess
 from datetime import date
 from pathlib import Path
 
@@ -16,33 +15,11 @@ import pytest
 from gatekeeper import Verdict, evaluate, load_policy
 from gatekeeper.checkers.secrets import slug
 from gatekeeper.models import CheckResult
+from git_helpers import git, write
 
 AWS_KEY = "AKI" + "A" + "Z7QW3RTY5UIOPLKJ"
 GITHUB_TOKEN = "gh" + "p_" + "q1R2s3T4u5" + "V6w7X8y9Z0" + "k1L2m3N4o5" + "P6q7R8"
 PRIVATE_KEY = "-----BEGIN RSA " + "PRIVATE KEY-----\nMIIabc\n-----END RSA " + "PRIVATE KEY-----\n"
-
-
-@pytest.fixture(autouse=True)
-def _no_user_git_config(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path / "no-global-gitconfig"))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-
-
-def git(root: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false", *args],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return done.stdout.strip()
-
-
-def write(root: Path, files: dict[str, str]) -> None:
-    for name, text in files.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(text)
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from typing import Any
 from codeowners import CodeOwners
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from gatekeeper.checkers._subprocess import ToolRun, run_tool
+from gatekeeper.checkers._git import find_merge_base, git, validate_base
 from gatekeeper.checkers.base import CheckContext, Checker
 from gatekeeper.errors import CheckError
 from gatekeeper.hookspecs import hookimpl
@@ -39,18 +39,12 @@ class CodeownersOptions(BaseModel):
 
     @field_validator("base")
     @classmethod
-    def _not_an_option(cls, value: str | None) -> str | None:
-        if value is not None and (not value.strip() or value.startswith("-")):
-            raise ValueError("must name a branch, tag or commit (and not start with '-')")
-        return value
-
-
-def _git(ctx: CheckContext, *args: str, ok: tuple[int, ...] = (0,)) -> ToolRun:
-    return run_tool(["git", "-c", "core.quotePath=false", *args], ctx, ok_codes=ok)
+    def _a_ref(cls, value: str | None) -> str | None:
+        return value if value is None else validate_base(value)
 
 
 def _require_top_level(ctx: CheckContext) -> None:
-    top = _git(ctx, "rev-parse", "--show-toplevel", ok=(0, 128))
+    top = git(ctx, "rev-parse", "--show-toplevel", ok=(0, 128))
     if top.returncode != 0 or not top.stdout.strip():
         raise CheckError(f"{ctx.root} is not a git repository ({top.stderr_tail(1)}); codeowners reads git ls-files")
     top_level = Path(top.stdout.strip()).resolve()
@@ -61,23 +55,13 @@ def _require_top_level(ctx: CheckContext) -> None:
         )
 
 
-def _merge_base(ctx: CheckContext, base: str) -> str:
-    found = _git(ctx, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{base}^{{commit}}", ok=(0, 1, 128))
-    if found.returncode != 0:
-        raise CheckError(f"base {base!r} is not a commit in this repository (unknown ref); fetch it first")
-    merged = _git(ctx, "merge-base", found.stdout.strip(), "HEAD", ok=(0, 1, 128))
-    if merged.returncode != 0 or not merged.stdout.strip():
-        raise CheckError(f"no merge-base of {base!r} and HEAD (a shallow clone? fetch more history)")
-    return merged.stdout.strip()
-
-
 def _paths(ctx: CheckContext, base: str | None) -> tuple[list[str], str]:
     if base is None:
-        listed = _git(ctx, "ls-files", "-z")
+        listed = git(ctx, "ls-files", "-z")
         scope = "tracked files"
     else:
-        merge_base = _merge_base(ctx, base)
-        listed = _git(ctx, "diff", "--name-only", "--no-renames", "--diff-filter=d", "-z", merge_base, "--")
+        merge_base = find_merge_base(ctx, base, "codeowners")
+        listed = git(ctx, "diff", "--name-only", "--no-renames", "--diff-filter=d", "-z", merge_base, "--")
         scope = f"files changed since {base} (merge-base {merge_base[:12]})"
     return sorted({p for p in listed.stdout.split("\0") if p}), scope
 

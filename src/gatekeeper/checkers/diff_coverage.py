@@ -27,7 +27,7 @@ from unidiff.patch import PatchSet
 
 from gatekeeper.checkers._coverage_formats import FileCoverage
 from gatekeeper.checkers._coverage_report import FORMAT_HELP, LISTED, Format, load_coverage
-from gatekeeper.checkers._subprocess import ToolRun, run_tool
+from gatekeeper.checkers._git import find_merge_base, git, validate_base
 from gatekeeper.checkers.base import CheckContext, Checker
 from gatekeeper.errors import CheckError
 from gatekeeper.hookspecs import hookimpl
@@ -64,35 +64,9 @@ class DiffCoverageOptions(BaseModel):
     )
     exclude: list[str] = Field(default_factory=list, description="Globs of changed files that do not count.")
 
-    @field_validator("base")
-    @classmethod
-    def _not_an_option(cls, value: str) -> str:
-        if not value.strip() or value.startswith("-"):
-            raise ValueError("must name a branch, tag or commit (and not start with '-')")
-        return value
-
-
-def _git(ctx: CheckContext, *args: str, ok: tuple[int, ...] = (0,)) -> ToolRun:
-    return run_tool(["git", "-c", "core.quotePath=false", *args], ctx, ok_codes=ok)
-
-
-def _merge_base(ctx: CheckContext, base: str) -> str:
-    inside = _git(ctx, "rev-parse", "--is-inside-work-tree", ok=(0, 128))
-    if inside.returncode != 0 or inside.stdout.strip() != "true":
-        raise CheckError(
-            f"{ctx.root} is not a git working tree ({inside.stderr_tail(1)}); diff coverage needs the git history"
-        )
-    found = _git(ctx, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{base}^{{commit}}", ok=(0, 1, 128))
-    if found.returncode != 0:
-        raise CheckError(
-            f"base {base!r} is not a commit in this repository (unknown ref); fetch it first "
-            "(e.g. git fetch origin main, or fetch-depth: 0 in CI) or set 'base'"
-        )
-    merged = _git(ctx, "merge-base", found.stdout.strip(), "HEAD", ok=(0, 1, 128))
-    if merged.returncode != 0 or not merged.stdout.strip():
-        why = merged.stderr_tail() if merged.stderr.strip() else "no common ancestor"
-        raise CheckError(f"no merge-base of {base!r} and HEAD: {why} (a shallow clone? fetch more history)")
-    return merged.stdout.strip()
+    _base = field_validator("base")(
+        classmethod(lambda cls, value: validate_base(value) if value is not None else value)
+    )
 
 
 def _counts(path: str, options: DiffCoverageOptions) -> bool:
@@ -101,7 +75,7 @@ def _counts(path: str, options: DiffCoverageOptions) -> bool:
 
 def _added_lines(ctx: CheckContext, merge_base: str, options: DiffCoverageOptions) -> dict[str, set[int]]:
     """Added line numbers (in the working tree) per changed file that counts."""
-    diff = _git(
+    diff = git(
         ctx, "diff", "--unified=0", "--no-color", "--no-ext-diff", "--no-textconv", "--find-renames",
         "--relative", "--ignore-submodules", "--src-prefix=a/", "--dst-prefix=b/", merge_base, "--",
     )  # fmt: skip
@@ -156,7 +130,7 @@ def _ranges(uncovered: list[int], added: set[int], counted: set[int]) -> list[tu
 
 def run(ctx: CheckContext, options: DiffCoverageOptions) -> CheckOutput:
     coverage = load_coverage(ctx, options.report, options.format)
-    merge_base = _merge_base(ctx, options.base)
+    merge_base = find_merge_base(ctx, options.base, "diff coverage")
     added = _added_lines(ctx, merge_base, options)
     ctx.progress(f"{len(added)} changed file(s) since {merge_base[:12]}")
     findings: list[Finding] = []
@@ -201,7 +175,7 @@ def run(ctx: CheckContext, options: DiffCoverageOptions) -> CheckOutput:
             + (" ..." if len(absent) > LISTED else "")
         )
     untracked = [
-        p for p in _git(ctx, "ls-files", "--others", "--exclude-standard").stdout.splitlines() if _counts(p, options)
+        p for p in git(ctx, "ls-files", "--others", "--exclude-standard").stdout.splitlines() if _counts(p, options)
     ]
     if untracked:
         notes.append(

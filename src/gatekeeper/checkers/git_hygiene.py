@@ -33,9 +33,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from gatekeeper.checkers._subprocess import ToolRun, run_tool
+from gatekeeper.checkers._git import find_merge_base, git, validate_base
 from gatekeeper.checkers.base import CheckContext, Checker
-from gatekeeper.errors import CheckError
 from gatekeeper.hookspecs import hookimpl
 from gatekeeper.models import CheckOutput, Finding, Severity, ToolInfo, fingerprint
 
@@ -71,33 +70,9 @@ class GitOptions(BaseModel):
     merges: bool = Field(default=False, description="Count merge commits too.")
     max_findings: int = Field(default=50, ge=0, description="At most this many findings of each kind.")
 
-    @field_validator("base")
-    @classmethod
-    def _not_an_option(cls, value: str) -> str:
-        if not value.strip() or value.startswith("-"):
-            raise ValueError("must name a branch, tag or commit (and not start with '-')")
-        return value
-
-
-def _git(ctx: CheckContext, *args: str, ok: tuple[int, ...] = (0,)) -> ToolRun:
-    return run_tool(["git", "-c", "core.quotePath=false", *args], ctx, ok_codes=ok)
-
-
-def _merge_base(ctx: CheckContext, base: str) -> str:
-    inside = _git(ctx, "rev-parse", "--is-inside-work-tree", ok=(0, 128))
-    if inside.returncode != 0 or inside.stdout.strip() != "true":
-        raise CheckError(f"{ctx.root} is not a git working tree ({inside.stderr_tail(1)}); the git check needs it")
-    found = _git(ctx, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{base}^{{commit}}", ok=(0, 1, 128))
-    if found.returncode != 0:
-        raise CheckError(
-            f"base {base!r} is not a commit in this repository (unknown ref); fetch it first "
-            "(e.g. git fetch origin main, or fetch-depth: 0 in CI) or set 'base'"
-        )
-    merged = _git(ctx, "merge-base", found.stdout.strip(), "HEAD", ok=(0, 1, 128))
-    if merged.returncode != 0 or not merged.stdout.strip():
-        why = merged.stderr_tail() if merged.stderr.strip() else "no common ancestor"
-        raise CheckError(f"no merge-base of {base!r} and HEAD: {why} (a shallow clone? fetch more history)")
-    return merged.stdout.strip()
+    _base = field_validator("base")(
+        classmethod(lambda cls, value: validate_base(value) if value is not None else value)
+    )
 
 
 def _matches(path: str, globs: list[str]) -> bool:
@@ -122,8 +97,8 @@ def _signed_off(trailers: list[tuple[str, str]], email: str, dco: str) -> bool:
 
 
 def run(ctx: CheckContext, options: GitOptions) -> CheckOutput:
-    merge_base = _merge_base(ctx, options.base)
-    log = _git(
+    merge_base = find_merge_base(ctx, options.base, "the git check")
+    log = git(
         ctx, "log", "--no-color", *([] if options.merges else ["--no-merges"]),
         f"--format=%H{_FIELD}%G?{_FIELD}%ae{_FIELD}%s{_FIELD}%(trailers:unfold){_RECORD}", f"{merge_base}..HEAD", "--",
     )  # fmt: skip
@@ -182,7 +157,7 @@ def run(ctx: CheckContext, options: GitOptions) -> CheckOutput:
         why = f"no source file ({', '.join(options.source)}) changed since {options.base}"
         not_applicable["tests_touched"] = why
         notes.append(f"tests_touched not applicable: {why}")
-    version = _git(ctx, "--version").stdout.strip().removeprefix("git version ")
+    version = git(ctx, "--version").stdout.strip().removeprefix("git version ")
     return CheckOutput(
         tool=ToolInfo(name="git", version=version or None),
         findings=findings,
@@ -193,7 +168,7 @@ def run(ctx: CheckContext, options: GitOptions) -> CheckOutput:
 
 
 def _diff_metrics(ctx: CheckContext, merge_base: str, options: GitOptions) -> dict[str, float]:
-    diff = _git(ctx, "diff", "--numstat", "-z", "--no-renames", "--no-color", "--no-ext-diff", merge_base, "HEAD", "--")
+    diff = git(ctx, "diff", "--numstat", "-z", "--no-renames", "--no-color", "--no-ext-diff", merge_base, "HEAD", "--")
     metrics = dict.fromkeys(
         ("files_changed", "lines_added", "lines_removed", "source_files_changed", "test_files_changed"), 0.0
     )
