@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["pytester"]  # for testing the plugin-author kit as a plugin author uses it
+
 DATA = Path(__file__).parent / "data"
 FAKE_PLUGIN = DATA / "plugins" / "fake_checkers.py"
 SHARED_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"

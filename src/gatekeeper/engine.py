@@ -81,7 +81,7 @@ def evaluate(
         finished_at=datetime.now(timezone.utc),
     )
     try:
-        policy.plugins.manager.hook.gatekeeper_verdict_ready(verdict=verdict)
+        policy.plugins.manager.hook.gatekeeper_verdict_ready(verdict=verdict, policy=policy)
     except GatekeeperError:
         raise
     except Exception as exc:

@@ -71,17 +71,20 @@ def gatekeeper_signers() -> list[SignerType]:
 def gatekeeper_policy_loaded(policy: ResolvedPolicy) -> None:
     """Called after a policy is resolved and validated, before any check runs.
 
-    A plugin may inspect the policy (for example to refuse one): raising a
+    A plugin may inspect the policy (for example to refuse one, or to validate its
+    ``settings:`` block with ``policy.plugin_settings(NAME, Model)``): raising a
     ``PolicyError`` refuses it (exit 2); any other exception aborts the run as a
     plugin error (exit 3). Return value is ignored.
     """
 
 
 @hookspec
-def gatekeeper_verdict_ready(verdict: Verdict) -> None:
+def gatekeeper_verdict_ready(verdict: Verdict, policy: ResolvedPolicy) -> None:
     """Called once the verdict is decided, before reports are written.
 
-    For observers (metrics, notifications). The verdict is frozen and cannot be
-    changed here; raising a ``GatekeeperError`` keeps its exit code, anything else is a plugin
-    error (exit 3). Return value is ignored.
+    For observers (metrics, notifications); ``policy`` is the policy that decided it, whose
+    ``plugin_settings()`` gives the plugin its own ``settings:`` block. The verdict is frozen
+    and cannot be changed here; raising a ``GatekeeperError`` keeps its exit code, anything
+    else is a plugin error (exit 3), so a notifier that must never change the outcome
+    catches its own errors. Return value is ignored.
     """

@@ -53,7 +53,7 @@ BUILTIN_MODULES = (
 @dataclass(frozen=True)
 class PluginInfo:
     name: str
-    source: Literal["builtin", "entry point", "local"]
+    source: Literal["builtin", "entry point", "local", "in-process"]
     version: str | None = None
     location: str | None = None
 
@@ -97,8 +97,12 @@ def load_plugins(
     *,
     entry_points: bool = True,
     disabled: Iterable[str] = (),
+    extra: Sequence[object] = (),
 ) -> Plugins:
     """Load every plugin and collect its checkers, reporters and signers.
+
+    ``extra`` are plugin objects (modules, classes, instances) registered after all others,
+    for tests and for programs that embed gatekeeper; each is named by its ``__name__``.
 
     Raises ``PluginError`` naming the plugin when one fails to import, implements
     an unknown hook, or registers a name another plugin already has.
@@ -131,6 +135,10 @@ def load_plugins(
             continue
         module = _import_local(path)
         _register(plugins, module, PluginInfo(path.stem, "local", None, str(path)), register_as=str(path))
+
+    for obj in extra:
+        name = str(getattr(obj, "__name__", type(obj).__name__))
+        _register(plugins, obj, PluginInfo(name, "in-process"))
 
     return plugins
 

@@ -65,6 +65,7 @@ def test_schema_header() -> None:
         "allow_weaker_mode",
         "max_waiver_days",
         "plugins",
+        "settings",
         "checks",
         "rules",
         "waivers",

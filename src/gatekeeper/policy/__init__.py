@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -19,6 +19,9 @@ from gatekeeper.policy.errors import policy_error_from
 from gatekeeper.policy.model import CheckSpec, Policy, Rule, Waiver
 from gatekeeper.policy.require import Requirement, RequireSyntaxError, parse_requirement, split_qualified
 from gatekeeper.policy.resolve import BUILTIN_PREFIX, Merged, builtin_packs, chain, merge, resolve_ref
+from gatekeeper.policy.source import Loc, PolicySource
+
+SettingsT = TypeVar("SettingsT", bound=BaseModel)
 
 __all__ = [
     "DEFAULT_POLICY",
@@ -48,10 +51,27 @@ class ResolvedPolicy:
     plugins: Plugins
     options: dict[str, BaseModel] = field(default_factory=dict)
     requirements: dict[str, list[Requirement]] = field(default_factory=dict)
+    settings_origin: dict[str, tuple[PolicySource, Loc]] = field(default_factory=dict, repr=False)
 
     @property
     def name(self) -> str:
         return self.policy.name or "policy"
+
+    def plugin_settings(self, plugin: str, model: type[SettingsT]) -> SettingsT:
+        """A plugin's ``settings:`` block validated by its own model (an absent block: the model's defaults).
+
+        Call it from ``gatekeeper_policy_loaded`` so a bad block is a policy error (exit 2) with
+        file:line before anything runs.
+        """
+        block = self.policy.settings.get(plugin, {})
+        try:
+            return model.model_validate(block)
+        except ValidationError as exc:
+            origin = self.settings_origin.get(plugin)
+            if origin is None:
+                raise PolicyError(f"settings.{plugin}: {exc.errors(include_url=False)[0]['msg']}") from None
+            source, loc = origin
+            raise policy_error_from(exc, source, model, loc) from None
 
     def canonical_json(self) -> str:
         return canonical_json(self.policy)
@@ -102,9 +122,12 @@ def load_policy(
     options = _validate_checks(merged, plugins)
     requirements = _validate_rules(merged)
     _validate_waivers(merged)
+    _validate_settings(merged, plugins, disabled_plugins)
     digest = "sha256:" + hashlib.sha256(canonical_json(merged.policy).encode("utf-8")).hexdigest()
     sources = [layer.display for layer in layers]
-    resolved = ResolvedPolicy(merged.policy, digest, sources, plugins, options, requirements)
+    resolved = ResolvedPolicy(
+        merged.policy, digest, sources, plugins, options, requirements, dict(merged.settings_origin)
+    )
     try:
         plugins.manager.hook.gatekeeper_policy_loaded(policy=resolved)
     except GatekeeperError:
@@ -183,6 +206,21 @@ def _validate_waivers(merged: Merged) -> None:
                 f"the policy allows waivers of at most {limit} days (max_waiver_days)",
                 source.locate((*loc, "expires")),
             )
+
+
+def _validate_settings(merged: Merged, plugins: Plugins, disabled: Iterable[str]) -> None:
+    """Each ``settings:`` block must name a loaded (or deliberately disabled) plugin: a typo is not ignored."""
+    known = {info.name for info in plugins.infos}
+    off = set(disabled)
+    for plugin, (source, loc) in merged.settings_origin.items():
+        if plugin in known or plugin in off:
+            continue
+        close = difflib.get_close_matches(plugin, sorted(known), n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise PolicyError(
+            f"settings.{plugin}: no plugin named {plugin!r} is loaded; {hint}`gatekeeper plugins` lists them",
+            source.locate(loc, key=True),
+        )
 
 
 def policy_schema(plugins: Plugins | None = None) -> dict[str, Any]:

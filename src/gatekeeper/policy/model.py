@@ -134,6 +134,11 @@ class Policy(_Strict):
         description="Local plugin modules (paths to .py files).",
         json_schema_extra=_one_or_many_schema,
     )
+    settings: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="Settings for plugins, keyed by plugin name as `gatekeeper plugins` lists it; each plugin "
+        "validates its own block. A later file in the extends chain replaces a plugin's whole block.",
+    )
     checks: dict[str, CheckSpec] = Field(default_factory=dict)
     rules: list[Rule] = Field(default_factory=list)
     waivers: list[Waiver] = Field(default_factory=list)

@@ -1,7 +1,8 @@
 """``extends``: find the parent policies and merge them, parents first, this file last.
 
 Merge rules: scalar keys set in a later file win; ``checks`` merge by name and
-``rules`` by id (a later definition replaces the earlier one in place); ``waivers``
+``rules`` by id (a later definition replaces the earlier one in place), ``settings`` by
+plugin name (a later block replaces the earlier one whole); ``waivers``
 and ``plugins`` accumulate. A file may not weaken the mode its parents set unless
 a parent allowed it with ``allow_weaker_mode: true``.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -53,6 +55,7 @@ class Merged:
     check_origin: dict[str, tuple[PolicySource, Loc]] = field(default_factory=dict)
     rule_origin: dict[str, tuple[PolicySource, Loc]] = field(default_factory=dict)
     waiver_origin: list[tuple[PolicySource, Loc]] = field(default_factory=list)
+    settings_origin: dict[str, tuple[PolicySource, Loc]] = field(default_factory=dict)
 
 
 def resolve_ref(ref: str, base_dir: Path) -> tuple[Path, str]:
@@ -123,6 +126,7 @@ def merge(layers: list[Layer], top_dir: Path) -> Merged:
     rule_modes: dict[str, tuple[Mode, bool, str]] = {}  # id -> (effective mode, may weaken, set by)
     waivers: list[Waiver] = []
     plugins: list[str] = []
+    settings: dict[str, dict[str, Any]] = {}
     max_waiver_days: int | None = None
     merged = Merged(Policy(version=1), layers)
 
@@ -185,6 +189,9 @@ def merge(layers: list[Layer], top_dir: Path) -> Merged:
         for index, waiver in enumerate(policy.waivers):
             waivers.append(waiver)
             merged.waiver_origin.append((source, ("waivers", index)))
+        for plugin_name, block in policy.settings.items():
+            settings[plugin_name] = block
+            merged.settings_origin[plugin_name] = (source, ("settings", plugin_name))
         for entry in policy.plugins:
             assert source.path is not None
             absolute = (source.path.parent / entry).resolve()
@@ -199,6 +206,7 @@ def merge(layers: list[Layer], top_dir: Path) -> Merged:
         allow_weaker_mode=mode_allows,
         max_waiver_days=max_waiver_days,
         plugins=list(dict.fromkeys(plugins)),
+        settings=settings,
         checks=checks,
         rules=list(rules.values()),
         waivers=waivers,
