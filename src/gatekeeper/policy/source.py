@@ -13,7 +13,9 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.nodes import MappingNode, Node, SequenceNode
 
 from gatekeeper.errors import Location, PolicyError
 
@@ -69,6 +71,8 @@ def parse_policy_text(text: str, name: str, path: Path | None = None) -> PolicyS
     yaml = YAML(typ="rt")
     try:
         raw = yaml.load(text)
+    except DuplicateKeyError as exc:
+        raise _duplicate_key_error(exc, text, name) from None
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = (exc.problem or exc.context or "invalid YAML").strip()
@@ -138,3 +142,38 @@ def _plain(node: Any, loc: Loc, source: PolicySource) -> Any:
     if isinstance(node, (_dt.date, _dt.datetime)):
         return node
     return str(node)
+
+
+def _duplicate_key_error(exc: DuplicateKeyError, text: str, name: str) -> PolicyError:
+    """Name both lines of a repeated key: a later ``mode: audit`` must never quietly win over ``mode: enforce``."""
+    second = exc.problem_mark
+    line = second.line + 1 if second is not None else None
+    column = second.column + 1 if second is not None else None
+    first = _first_occurrence(YAML(typ="rt").compose(text), second.line if second is not None else -1)
+    if first is None:
+        return PolicyError(f"invalid YAML: {(exc.problem or 'duplicate key').strip()}", Location(name, line, column))
+    key, first_line = first
+    return PolicyError(
+        f"duplicate key {key!r}: first on line {first_line}, again on line {line}; keep one of them",
+        Location(name, line, column),
+    )
+
+
+def _first_occurrence(node: Node | None, line: int) -> tuple[str, int] | None:
+    """The key repeated on ``line`` (0-based) and the 1-based line of its first occurrence."""
+    if isinstance(node, MappingNode):
+        seen: dict[str, int] = {}
+        for key, value in node.value:
+            label = str(key.value)
+            if key.start_mark.line == line and label in seen:
+                return label, seen[label] + 1
+            seen.setdefault(label, key.start_mark.line)
+            found = _first_occurrence(value, line)
+            if found is not None:
+                return found
+    elif isinstance(node, SequenceNode):
+        for item in node.value:
+            found = _first_occurrence(item, line)
+            if found is not None:
+                return found
+    return None
