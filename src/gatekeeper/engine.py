@@ -17,6 +17,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Literal
 
+from gatekeeper import clock
 from gatekeeper.checkers.base import CheckContext
 from gatekeeper.errors import GatekeeperError, PluginError, UsageError
 from gatekeeper.gitinfo import read_subject
@@ -65,7 +66,7 @@ def evaluate(
     started_at = datetime.now(timezone.utc)
     effective_mode: Mode = mode or policy.policy.mode
     results = run_checks(policy, root_path, jobs=jobs or os.cpu_count() or 2, progress=progress)
-    decision = decide(policy, results, today=today or date.today(), mode=effective_mode)
+    decision = decide(policy, results, today=today or clock.today(), mode=effective_mode)
     verdict = Verdict(
         outcome=decision.outcome,
         enforced=effective_mode != "audit",

@@ -74,3 +74,9 @@ class ReportError(GatekeeperError):
     """A report could not be rendered or written."""
 
     exit_code = 3
+
+
+class HistoryError(GatekeeperError):
+    """The run history store cannot be opened, read or written, or has no such run."""
+
+    exit_code = 3

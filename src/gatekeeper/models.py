@@ -11,13 +11,14 @@ from datetime import datetime
 from enum import Enum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer, model_validator
 
 __all__ = [
     "CheckOutput",
     "CheckResult",
     "CheckStatus",
     "Finding",
+    "HistoryStatus",
     "InputFile",
     "PolicyRef",
     "RuleOutcome",
@@ -177,6 +178,15 @@ class Subject(_Frozen):
     dirty: bool | None = None
 
 
+class HistoryStatus(_Frozen):
+    """Whether ``gatekeeper run`` recorded this verdict in the history store; never changes the outcome."""
+
+    recorded: bool
+    run_id: int | None = Field(default=None, description="The store's run id (`gatekeeper history` lists it).")
+    store: str = Field(description="The store's URL, without any password.")
+    error: str | None = Field(default=None, description="Why the run was not recorded.")
+
+
 class Verdict(_Frozen):
     """The decision. ``outcome`` is what the rules decided; ``enforced`` is False in audit mode."""
 
@@ -193,6 +203,17 @@ class Verdict(_Frozen):
     gatekeeper_version: str
     started_at: datetime
     finished_at: datetime
+    history: HistoryStatus | None = Field(
+        default=None, description="Set by `gatekeeper run` once it tried to record the run; absent otherwise."
+    )
+
+    @model_serializer(mode="wrap")
+    def _omit_absent_history(self, handler: SerializerFunctionWrapHandler) -> Any:
+        # Absent, not null: reports and signed verdicts of runs without a history keep their exact shape.
+        data = handler(self)
+        if isinstance(data, dict) and data.get("history", ...) is None:
+            del data["history"]
+        return data
 
     @property
     def passed(self) -> bool:

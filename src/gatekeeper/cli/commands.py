@@ -9,8 +9,11 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from gatekeeper.cli.history_commands import check_history_option, cmd_history, record_run
 from gatekeeper.cli.main import EXIT_FAIL, EXIT_PASS, EXIT_RUNTIME, EXIT_USAGE, disabled_plugins
 from gatekeeper.cli.progress import progress_display
+from gatekeeper.cli.replay_commands import cmd_replay, cmd_simulate
+from gatekeeper.cli.report_commands import cmd_report
 from gatekeeper.cli.signing_commands import cmd_keygen, cmd_verify, finish_signing, prepare_signing
 from gatekeeper.errors import UsageError
 from gatekeeper.models import Verdict
@@ -59,8 +62,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         if name not in policy.plugins.reporters:
             raise UsageError(f"unknown format {name!r}; available: {', '.join(sorted(policy.plugins.reporters))}")
     signing = prepare_signing(args, policy.plugins, root)  # a bad key is a usage error before any check runs
+    check_history_option(args, root)  # so is a bad --history URL
     with progress_display(sys.stderr, len(policy.policy.checks)) as on_event:
         verdict = evaluate(policy, root, mode=args.mode, jobs=args.jobs, progress=on_event)
+    verdict = record_run(args, verdict, policy, root)  # never changes the outcome; warns if it cannot record
     for name, target in formats:
         if target is None:
             options = RenderOptions(color=_color(sys.stdout), source_root=root)
@@ -75,8 +80,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     return exit_code(verdict)
 
 
-#: Formats a machine reads from stdout; CI annotations written there would corrupt them.
+#: Formats a machine reads from stdout; CI annotations written there would corrupt them. A plugin's
+#: reporter counts as one when its file extension says so (``webhook`` renders JSON).
 MACHINE_FORMATS = {"json", "sarif", "gitlab", "junit"}
+MACHINE_EXTENSIONS = {"json", "sarif", "xml"}
 
 
 def write_ci_outputs(verdict: Verdict, plugins: Plugins, formats: list[tuple[str, str | None]]) -> None:
@@ -84,7 +91,8 @@ def write_ci_outputs(verdict: Verdict, plugins: Plugins, formats: list[tuple[str
     from gatekeeper.reporters.ci import auto_outputs, write_outputs
 
     outputs = auto_outputs(verdict, os.environ, plugins, requested={name for name, _ in formats})
-    if any(target is None and name in MACHINE_FORMATS for name, target in formats):
+    machine = {n for n, r in plugins.reporters.items() if n in MACHINE_FORMATS or r.extension in MACHINE_EXTENSIONS}
+    if any(target is None and name in machine for name, target in formats):
         outputs = [o for o in outputs if o.target is not None]  # keep stdout parseable
     write_outputs(outputs, sys.stdout)
 
@@ -155,5 +163,6 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 __all__ = [
-    "EXIT_FAIL", "EXIT_USAGE", "cmd_init", "cmd_keygen", "cmd_plugins", "cmd_policy", "cmd_run", "cmd_verify", "exit_code"
+    "EXIT_FAIL", "EXIT_USAGE", "cmd_history", "cmd_init", "cmd_keygen", "cmd_plugins", "cmd_policy", "cmd_replay",
+    "cmd_report", "cmd_run", "cmd_simulate", "cmd_verify", "exit_code",
 ]  # fmt: skip

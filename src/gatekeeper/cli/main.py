@@ -50,6 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _plugin_options(run)
     _sign_options(run)
+    from gatekeeper.cli.history_commands import add_history_parser, add_run_history_options  # stays light
+
+    add_run_history_options(run)
 
     policy = sub.add_parser("policy", help="validate, show or describe policies")
     policy_sub = policy.add_subparsers(dest="policy_command", metavar="SUBCOMMAND", parser_class=_Parser)
@@ -83,6 +86,15 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--artifact", action="append", default=[], metavar="FILE", help="must be a subject (sha256)")
     verify.add_argument("--resource-uri", metavar="URI", help="the resourceUri the verdict must name")
     verify.add_argument("--max-age", metavar="DURATION", help="reject verdicts older than this, e.g. 24h, 7d")
+
+    add_history_parser(sub)
+    from gatekeeper.cli.report_commands import add_report_parser  # stays light
+
+    add_report_parser(sub)
+    from gatekeeper.cli.replay_commands import add_replay_parser, add_simulate_parser  # stays light
+
+    add_replay_parser(sub)
+    add_simulate_parser(sub)
     return parser
 
 

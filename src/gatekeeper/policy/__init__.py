@@ -5,20 +5,20 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from gatekeeper import clock
 from gatekeeper.errors import GatekeeperError, PluginError, PolicyError, UsageError
 from gatekeeper.plugins import Plugins, load_plugins
 from gatekeeper.policy.errors import policy_error_from
 from gatekeeper.policy.model import CheckSpec, Policy, Rule, Waiver
 from gatekeeper.policy.require import Requirement, RequireSyntaxError, parse_requirement, split_qualified
-from gatekeeper.policy.resolve import BUILTIN_PREFIX, Merged, builtin_packs, chain, merge, resolve_ref
+from gatekeeper.policy.resolve import BUILTIN_PREFIX, Layer, Merged, builtin_packs, chain, merge, resolve_ref
 from gatekeeper.policy.source import Loc, PolicySource
 
 SettingsT = TypeVar("SettingsT", bound=BaseModel)
@@ -32,8 +32,11 @@ __all__ = [
     "Rule",
     "Waiver",
     "builtin_packs",
+    "canonical_digest",
+    "canonical_json",
     "find_policy",
     "load_policy",
+    "policy_from_canonical",
     "policy_schema",
 ]
 
@@ -80,6 +83,16 @@ class ResolvedPolicy:
 def canonical_json(policy: Policy) -> str:
     data = policy.model_dump(mode="json", by_alias=True, exclude={"extends"})
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def canonical_digest(data: Mapping[str, Any]) -> str:
+    """``sha256:<hex>`` of a policy's canonical JSON given parsed (e.g. as a history record stores it).
+
+    The same text as ``canonical_json``, so for a record that was not altered it equals the
+    verdict's ``policy.digest``, whatever version of gatekeeper reads it.
+    """
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def find_policy(root: str | Path) -> str:
@@ -135,6 +148,60 @@ def load_policy(
     except Exception as exc:
         raise PluginError(f"a plugin raised in gatekeeper_policy_loaded: {type(exc).__name__}: {exc}") from exc
     return resolved
+
+
+STORED_SOURCE = "(stored)"
+
+
+def policy_from_canonical(data: Mapping[str, Any], *, plugins: Plugins | None = None) -> ResolvedPolicy:
+    """Rebuild a resolved policy from its canonical JSON (parsed), as a history record keeps it.
+
+    For deciding again from stored results (replay, simulation): nothing is run, so no local
+    plugin is imported and no hook is called. ``extends`` is not resolved (the stored policy is
+    already merged). Rules and waivers are validated as ``load_policy`` does; a check's ``with:``
+    options only when its checker is registered in ``plugins`` (default: the built-in ones), so
+    a record stays readable after an in-house plugin is uninstalled. The digest is computed again
+    from the validated policy. Raises ``PolicyError``.
+    """
+    if plugins is None:
+        plugins = load_plugins(entry_points=False)
+    source = PolicySource(name=STORED_SOURCE, path=None, data=dict(data))
+    try:
+        policy = Policy.model_validate(source.data)
+    except ValidationError as exc:
+        raise _stored_error(policy_error_from(exc, source, Policy)) from None
+    if policy.extends:
+        raise PolicyError(f"the stored policy still names extends ({', '.join(policy.extends)}); it must be resolved")
+    if not policy.rules:
+        raise PolicyError("the stored policy has no rules, so it would pass anything; it is not a resolved policy")
+    merged = Merged(policy, [Layer(source, policy, STORED_SOURCE)])
+    for name in policy.checks:
+        merged.check_origin[name] = (source, ("checks", name))
+    for index, rule in enumerate(policy.rules):
+        merged.rule_origin[rule.id] = (source, ("rules", index))
+    options: dict[str, BaseModel] = {}
+    try:
+        requirements = _validate_rules(merged)
+        rule_ids = {rule.id for rule in policy.rules}
+        for index, waiver in enumerate(policy.waivers):
+            if waiver.rule not in rule_ids:
+                raise PolicyError(f"waivers[{index}].rule: no rule {waiver.rule!r} to waive")
+        for name, spec in policy.checks.items():
+            checker = plugins.checkers.get(spec.uses)
+            if checker is None:
+                continue
+            try:
+                options[name] = checker.options.model_validate(spec.with_)
+            except ValidationError as exc:
+                raise policy_error_from(exc, source, checker.options, ("checks", name, "with")) from None
+    except PolicyError as exc:
+        raise _stored_error(exc) from None
+    digest = "sha256:" + hashlib.sha256(canonical_json(policy).encode("utf-8")).hexdigest()
+    return ResolvedPolicy(policy, digest, [STORED_SOURCE], plugins, options, requirements)
+
+
+def _stored_error(exc: PolicyError) -> PolicyError:
+    return PolicyError(f"the stored policy is not valid: {exc.detail}")
 
 
 def _validate_checks(merged: Merged, plugins: Plugins) -> dict[str, BaseModel]:
@@ -200,7 +267,7 @@ def _validate_waivers(merged: Merged) -> None:
                 f"waivers[{loc[1]}].rule: no rule {waiver.rule!r} to waive", source.locate((*loc, "rule"))
             )
         limit = merged.policy.max_waiver_days
-        if limit is not None and (waiver.expires - date.today()).days > limit:
+        if limit is not None and (waiver.expires - clock.today()).days > limit:
             raise PolicyError(
                 f"waivers[{loc[1]}].expires: {waiver.expires.isoformat()} is more than {limit} days away; "
                 f"the policy allows waivers of at most {limit} days (max_waiver_days)",

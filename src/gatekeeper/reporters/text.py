@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from gatekeeper.hookspecs import hookimpl
-from gatekeeper.models import Finding, RuleResult, Verdict
+from gatekeeper.models import Finding, HistoryStatus, RuleResult, Verdict
 from gatekeeper.reporters.base import RenderOptions, Reporter
 
 TOP_FINDINGS = 5
@@ -96,7 +96,16 @@ def render_text(verdict: Verdict, options: RenderOptions) -> str:
                 "      reason: why this is acceptable\n      owner: team@example.com\n      expires: YYYY-MM-DD"
             )
         )
+    if verdict.history is not None:
+        console.print("")
+        console.print(escape(_history_line(verdict.history)))
     return buffer.getvalue()
+
+
+def _history_line(history: HistoryStatus) -> str:
+    if history.recorded:
+        return f"history: recorded as run {history.run_id} in {history.store}"
+    return f"history: NOT recorded in {history.store}: {history.error}"
 
 
 @hookimpl

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from gatekeeper.digests import sha256_file
+from gatekeeper.durations import format_duration, parse_duration
 from gatekeeper.errors import UsageError
 from gatekeeper.signing.attestation import DETAIL_PREDICATE_TYPE, STATEMENT_TYPE, VSA_PREDICATE_TYPE, format_time
 from gatekeeper.signing.dsse import PAYLOAD_TYPE, Envelope, EnvelopeError, loads_strict, parse_envelope
@@ -50,8 +51,6 @@ _COMMIT = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 _RFC3339 = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:([Zz])|([+-])(\d{2}):(\d{2}))", re.ASCII
 )
-_DURATION = re.compile(r"(\d+)([wdhms])", re.ASCII)
-_UNITS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
 
 
 @dataclass(frozen=True)
@@ -79,23 +78,6 @@ class _Rejected(Exception):
         super().__init__(reason)
         self.check = check
         self.reason = f"{check}: {reason}"
-
-
-def parse_duration(text: str) -> timedelta:
-    """``24h``, ``30m``, ``7d``, ``1h30m``, ``2w``; a bad spelling is a ``UsageError``."""
-    spelled = text.strip()
-    parts = _DURATION.findall(spelled)
-    if not spelled or "".join(n + u for n, u in parts) != spelled:
-        raise UsageError(f"max age {text!r}: write a duration such as 24h, 30m, 7d or 1h30m")
-    return timedelta(seconds=sum(int(n) * _UNITS[u] for n, u in parts))
-
-
-def format_duration(span: timedelta) -> str:
-    seconds, out = int(span.total_seconds()), ""
-    for unit in "dhms":
-        count, seconds = divmod(seconds, _UNITS[unit])
-        out += f"{count}{unit}" if count else ""
-    return out or "0s"
 
 
 def parse_policy_digest(text: str) -> str:
