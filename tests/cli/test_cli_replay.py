@@ -105,12 +105,20 @@ def test_replay_as_json(recorded: Path, run_cli: Run) -> None:
     assert done.stderr == "replay matches the recorded verdict (run 2)\n"
 
 
+#: The statements that read and rewrite one stored JSON column of run 1, by column.
+_TAMPER_SQL = {
+    "policy": ("SELECT policy FROM runs WHERE id = 1", "UPDATE runs SET policy = ? WHERE id = 1"),
+    "verdict": ("SELECT verdict FROM runs WHERE id = 1", "UPDATE runs SET verdict = ? WHERE id = 1"),
+}
+
+
 def _tamper(repo: Path, column: str, change: Callable[[dict[str, Any]], object]) -> None:
+    select, update = _TAMPER_SQL[column]
     with sqlite3.connect(repo / ".gatekeeper" / "history.db") as db:
-        (text,) = db.execute(f"SELECT {column} FROM runs WHERE id = 1").fetchone()
+        (text,) = db.execute(select).fetchone()
         data = json.loads(text)
         change(data)
-        db.execute(f"UPDATE runs SET {column} = ? WHERE id = 1", (json.dumps(data),))
+        db.execute(update, (json.dumps(data),))
 
 
 def test_a_record_whose_policy_was_altered_is_refused(recorded: Path, run_cli: Run) -> None:

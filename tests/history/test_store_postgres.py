@@ -26,6 +26,7 @@ if not URL:
     pytest.skip("GATEKEEPER_TEST_POSTGRES_URL is not set (.ci/run starts a PostgreSQL server)", allow_module_level=True)
 try:
     import psycopg
+    from psycopg import sql
 
     psycopg.connect(URL, connect_timeout=5, autocommit=True).close()
 except Exception as exc:  # no driver, or no server there
@@ -41,12 +42,12 @@ def _with_database(url: str, name: str) -> str:
 def pg_url() -> Iterator[str]:
     name = f"gk_test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(URL, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     try:
         yield _with_database(URL, name)
     finally:
         with psycopg.connect(URL, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 @pytest.fixture

@@ -275,7 +275,7 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     try:
-        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_S * 1000}")
+        # The busy timeout is the driver's own: sqlite3.connect(timeout=BUSY_TIMEOUT_S) sets it.
         cursor.execute("PRAGMA foreign_keys = ON")
         # WAL: readers never block the writer, nor it them. A read-only file cannot switch, but still
         # reads; a write to it then fails with its own reason.
