@@ -14,6 +14,17 @@ import pytest
 
 pytest_plugins = ["pytester"]  # for testing the plugin-author kit as a plugin author uses it
 
+
+@pytest.fixture(autouse=True)
+def _no_gatekeeper_settings_from_outside(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A developer's GATEKEEPER_* variables (history store, webhook URL, fixed clock, disabled
+    plugins, signing key) never reach a test; tests set what they need. The PostgreSQL URL the
+    test run was given is kept."""
+    for name in list(os.environ):
+        if name.startswith("GATEKEEPER_") and name != "GATEKEEPER_TEST_POSTGRES_URL":
+            monkeypatch.delenv(name)
+
+
 DATA = Path(__file__).parent / "data"
 FAKE_PLUGIN = DATA / "plugins" / "fake_checkers.py"
 SHARED_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"

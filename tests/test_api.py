@@ -11,9 +11,9 @@ import gatekeeper
 
 # The promise to library users. Adding a name is a decision: add it here too.
 PUBLIC = {
-    "__version__", "CheckContext", "CheckError", "CheckEvent", "CheckOutput", "CheckResult", "Checker",
+    "__version__", "CacheInputs", "CheckContext", "CheckError", "CheckEvent", "CheckOutput", "CheckResult", "Checker",
     "Finding", "GatekeeperError", "InputFile", "NoOptions", "PluginError", "Plugins", "PolicyError",
-    "RenderOptions", "ReportError", "Reporter", "ResolvedPolicy", "RuleResult", "Severity", "ToolInfo",
+    "RenderOptions", "ReportError", "Reporter", "ResolvedPolicy", "ResultCache", "RuleResult", "Severity", "ToolInfo",
     "UsageError", "Verdict", "evaluate", "find_policy", "fingerprint", "hookimpl", "load_plugins",
     "load_policy", "policy_schema", "render", "write_report",
 }  # fmt: skip

@@ -60,8 +60,8 @@ def test_the_docs_describe_no_hook_that_does_not_exist() -> None:
 
 
 def _implementations() -> dict[str, list[Path]]:
-    """Which test files (and test plugins) implement each hook."""
-    places = [ROOT / "tests", *(ROOT / "plugins").glob("*/tests"), *(ROOT / "plugins").glob("*/src")]
+    """Which test files (and the test plugins under tests/data) implement each hook."""
+    places = [ROOT / "tests", *(ROOT / "plugins").glob("*/tests")]
     where: dict[str, list[Path]] = {hook: [] for hook in SPECS}
     for folder in places:
         for path in folder.rglob("*.py"):

@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from gatekeeper.checkers.base import CheckContext, Checker, NoOptions
+    from gatekeeper.cache import ResultCache
+    from gatekeeper.checkers.base import CacheInputs, CheckContext, Checker, NoOptions
     from gatekeeper.engine import CheckEvent, evaluate
     from gatekeeper.errors import CheckError, GatekeeperError, PluginError, PolicyError, ReportError, UsageError
     from gatekeeper.hookspecs import hookimpl
@@ -39,6 +40,8 @@ if TYPE_CHECKING:
     from gatekeeper.reporters.base import RenderOptions, Reporter
 
 _EXPORTS = {
+    "ResultCache": "gatekeeper.cache",
+    "CacheInputs": "gatekeeper.checkers.base",
     "CheckContext": "gatekeeper.checkers.base",
     "Checker": "gatekeeper.checkers.base",
     "NoOptions": "gatekeeper.checkers.base",
@@ -73,6 +76,7 @@ _EXPORTS = {
 }
 
 __all__ = [
+    "CacheInputs",
     "CheckContext",
     "CheckError",
     "CheckEvent",
@@ -90,6 +94,7 @@ __all__ = [
     "ReportError",
     "Reporter",
     "ResolvedPolicy",
+    "ResultCache",
     "RuleResult",
     "Severity",
     "ToolInfo",

@@ -119,6 +119,11 @@ class CheckOutput(_Frozen):
         "with no changed lines; a requirement on one is met, with the reason shown.",
     )
     notes: list[str] = Field(default_factory=list, description="Gaps and caveats a reader should see.")
+    empty_scope: str | None = Field(
+        default=None,
+        description="For a check scoped to changed files (CheckContext.changed_since): why it had nothing to "
+        "read. Only then may an ok check list no inputs; the engine adds the reason to the notes.",
+    )
 
 
 class CheckResult(_Frozen):
@@ -135,6 +140,19 @@ class CheckResult(_Frozen):
     not_applicable: dict[str, str] = Field(default_factory=dict, description="Metric name -> why it is absent.")
     notes: list[str] = Field(default_factory=list)
     duration_s: float = 0.0
+    cached: bool = Field(
+        default=False,
+        description="True when the result was reused from the result cache (the tool did not run); "
+        "duration_s is then the time the lookup took. Absent from reports when false.",
+    )
+
+    @model_serializer(mode="wrap")
+    def _omit_not_cached(self, handler: SerializerFunctionWrapHandler) -> Any:
+        # Absent, not false: reports of runs without a cache keep their exact shape.
+        data = handler(self)
+        if isinstance(data, dict) and data.get("cached", ...) is False:
+            del data["cached"]
+        return data
 
 
 class RuleResult(_Frozen):
@@ -149,6 +167,20 @@ class RuleResult(_Frozen):
     let_through: Literal["on_error", "on_skipped"] | None = Field(
         default=None, description="Set when a check error or skip was turned into warn/pass by the policy."
     )
+    baseline: InputFile | None = Field(
+        default=None, description="The baseline file the rule read (new_only / findings.baseline), if any."
+    )
+    baselined: list[Finding] = Field(
+        default_factory=list, description="Findings the baseline took out of the count (they are not new)."
+    )
+
+    @model_serializer(mode="wrap")
+    def _omit_absent_baseline(self, handler: SerializerFunctionWrapHandler) -> Any:
+        # Absent, not null: the rules of policies without baselines keep their exact shape in reports.
+        data = handler(self)
+        if isinstance(data, dict) and data.get("baseline", ...) is None and not data.get("baselined", ...):
+            del data["baseline"], data["baselined"]
+        return data
 
 
 class WaiverReport(_Frozen):

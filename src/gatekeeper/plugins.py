@@ -97,12 +97,14 @@ def load_plugins(
     *,
     entry_points: bool = True,
     disabled: Iterable[str] = (),
-    extra: Sequence[object] = (),
+    extra: Sequence[object | tuple[str, object]] = (),
 ) -> Plugins:
     """Load every plugin and collect its checkers, reporters and signers.
 
     ``extra`` are plugin objects (modules, classes, instances) registered after all others,
-    for tests and for programs that embed gatekeeper; each is named by its ``__name__``.
+    for tests and for programs that embed gatekeeper; each is named by its ``__name__``, or
+    given as ``(name, plugin)`` to take the name its ``settings:`` block uses (e.g. its
+    entry-point name). One that is already registered (through its entry point) is skipped.
 
     Raises ``PluginError`` naming the plugin when one fails to import, implements
     an unknown hook, or registers a name another plugin already has.
@@ -136,8 +138,10 @@ def load_plugins(
         module = _import_local(path)
         _register(plugins, module, PluginInfo(path.stem, "local", None, str(path)), register_as=str(path))
 
-    for obj in extra:
-        name = str(getattr(obj, "__name__", type(obj).__name__))
+    for item in extra:
+        name, obj = item if isinstance(item, tuple) else (str(getattr(item, "__name__", type(item).__name__)), item)
+        if manager.is_registered(obj):  # e.g. a test passing the module its installed entry point already loaded
+            continue
         _register(plugins, obj, PluginInfo(name, "in-process"))
 
     return plugins

@@ -4,15 +4,23 @@ Order of decisions for one rule: a check that errored or was skipped makes the
 rule ``error`` (unless the rule says ``on_error`` / ``on_skipped``); then findings and metric
 requirements decide pass/fail; waivers may turn a fail into ``waived``; the rule's
 mode may turn a fail into ``warn``. Any ``error`` makes the verdict ``error``.
+
+Counting findings: a finding below the rule's severity or outside its ``ids`` is ignored;
+then, for a rule with a baseline (``new_only`` / ``findings.baseline``), a finding the baseline
+accounts for is taken out (``baselined``: it is not new); then a ``match`` waiver may take it
+out (``waived``); what is left counts. Baseline first: the baseline says what is old, and
+waivers accept specific new findings, as they only ever match findings the rule counts.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from fnmatch import fnmatchcase
 from typing import Literal
 
+from gatekeeper.baseline import Baseline, baseline_of
 from gatekeeper.models import CheckResult, Finding, RuleOutcome, RuleResult, VerdictOutcome, WaiverReport
 from gatekeeper.policy import ResolvedPolicy
 from gatekeeper.policy.model import Mode, Rule, Waiver
@@ -35,9 +43,24 @@ class Decision:
     notes: list[str] = field(default_factory=list)
 
 
-def decide(resolved: ResolvedPolicy, results: dict[str, CheckResult], *, today: date, mode: Mode) -> Decision:
+def decide(
+    resolved: ResolvedPolicy,
+    results: dict[str, CheckResult],
+    *,
+    today: date,
+    mode: Mode,
+    baselines: Mapping[str, Baseline] | None = None,
+) -> Decision:
+    """Decide every rule and the verdict outcome.
+
+    ``baselines`` maps the id of each rule with ``new_only`` or ``findings.baseline`` to its
+    loaded baseline (``gatekeeper.baseline.load_baselines``); such a rule without one is ``error``.
+    """
     states = [_WaiverState(w, active=w.expires >= today) for w in resolved.policy.waivers]
-    rules = [_decide_rule(rule, resolved, results, states, default_mode=mode) for rule in resolved.policy.rules]
+    rules = [
+        _decide_rule(rule, resolved, results, states, default_mode=mode, baselines=baselines or {})
+        for rule in resolved.policy.rules
+    ]
     waivers = [_waiver_report(state) for state in states]
     outcome: VerdictOutcome = "pass"
     if any(r.outcome == "error" for r in rules):
@@ -53,9 +76,13 @@ def _decide_rule(
     results: dict[str, CheckResult],
     states: list[_WaiverState],
     default_mode: Mode,
+    baselines: Mapping[str, Baseline],
 ) -> RuleResult:
     mode: Mode = rule.mode or default_mode
     checks = [results[name] for name in rule.check]
+    asked = baseline_of(rule)
+    baseline = baselines.get(rule.id) if asked is not None else None
+    baselined: list[Finding] = []
 
     def result(
         outcome: RuleOutcome, reason: str, counted: list[Finding] | None = None, waived: list[Finding] | None = None
@@ -73,6 +100,8 @@ def _decide_rule(
             reason=reason,
             findings=counted,
             waived=waived,
+            baseline=baseline.file if baseline is not None else None,
+            baselined=baselined,
         )
 
     errored = [c for c in checks if c.status == "error"]
@@ -95,6 +124,9 @@ def _decide_rule(
         if not checks:
             return result(choice, let_through[2]).model_copy(update={"let_through": key})
 
+    if asked is not None and baseline is None:  # fail closed: never count everything, or nothing
+        return result("error", f"the rule reads a baseline ({asked[0]}: {asked[1]}) that was not loaded")
+
     mine = [s for s in states if s.waiver.rule == rule.id]
     reasons: list[str] = []
     failed = False
@@ -103,11 +135,16 @@ def _decide_rule(
 
     if rule.findings is not None:
         floor = rule.findings.severity.rank
+        old = baseline.absorber() if baseline is not None else None
         for check in checks:
             for finding in check.findings:
                 if finding.severity.rank < floor:
                     continue
                 if rule.findings.ids and not any(fnmatchcase(finding.id, g) for g in rule.findings.ids):
+                    continue
+                if old is not None and finding.fingerprint and old[(finding.id, finding.fingerprint)] > 0:
+                    old[(finding.id, finding.fingerprint)] -= 1  # each entry takes one finding out
+                    baselined.append(finding)
                     continue
                 waiver = next((s for s in mine if s.active and s.waiver.match and _matches(s.waiver, finding)), None)
                 if waiver is not None:
@@ -117,12 +154,16 @@ def _decide_rule(
                     counted.append(finding)
         limit = rule.findings.max
         scope = f"at or above {rule.findings.severity.value}"
+        new = ""
+        if baseline is not None:
+            new = "new "
+            scope += f" ({len(baselined)} in baseline {baseline.file.path})"
         if len(counted) > limit:
             failed = True
-            reasons.append(f"{len(counted)} finding(s) {scope}, at most {limit} allowed")
+            reasons.append(f"{len(counted)} {new}finding(s) {scope}, at most {limit} allowed")
         else:
             extra = f" ({len(waived)} waived)" if waived else ""
-            reasons.append(f"{len(counted)} finding(s) {scope}, at most {limit} allowed{extra}")
+            reasons.append(f"{len(counted)} {new}finding(s) {scope}, at most {limit} allowed{extra}")
 
     lookup = lookup_in({c.name: c.metrics for c in checks})
     for requirement in resolved.requirements.get(rule.id, []):
@@ -148,6 +189,7 @@ def _decide_rule(
     reason = "; ".join(reasons)
     counted.sort(key=Finding.sort_key)
     waived.sort(key=Finding.sort_key)
+    baselined.sort(key=Finding.sort_key)
     if let_through is not None:
         reason = f"{let_through[2]}; {reason}" if reason else let_through[2]
     if not failed:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
 from collections import defaultdict
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from ruamel.yaml import YAML
@@ -116,6 +118,27 @@ def test_repository_semgrepignore_is_respected(fixture_repo) -> None:
     assert check.findings == []
     assert "app/handlers.py" not in {i.path for i in check.inputs}
     assert any("semgrepignore_patterns_match" in n for n in check.notes)
+
+
+@pytest.mark.parametrize(("with_", "jobs"), [("{}", str(os.cpu_count() or 1)), ("{jobs: 3}", "3")])
+def test_semgrep_runs_with_jobs_from_the_cores_or_the_option(
+    with_: str, jobs: str, fixture_repo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gatekeeper.checkers.semgrep as semgrep_checker
+
+    argvs: list[list[str]] = []
+    from gatekeeper.checkers._subprocess import run_tool as real
+
+    def recording(argv: list[str], ctx: Any, **kwargs: Any) -> Any:
+        argvs.append(argv)
+        return real(argv, ctx, **kwargs)
+
+    monkeypatch.setattr(semgrep_checker, "run_tool", recording)
+    check = _gate(fixture_repo("flawed"), with_).checks[0]
+    assert check.status == "ok", check.error
+    assert check.findings
+    (argv,) = argvs
+    assert argv[argv.index("--jobs") + 1] == jobs
 
 
 def test_file_too_big_to_scan_is_a_gap(fixture_repo) -> None:

@@ -207,6 +207,35 @@ def test_run_refuses_a_bad_store_url_before_running_anything(write_policy, run_c
     assert both.returncode == 2 and "not allowed with argument" in both.stderr
 
 
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        (
+            "postgresql://u:x@db:notaport/x",
+            "history store postgresql+psycopg://u:***@db:notaport/x: not a database URL "
+            "(invalid literal for int() with base 10: 'notaport')",
+        ),
+        (
+            "postgresql://u:x@db:99999/x",
+            "history store postgresql+psycopg://u:***@db:99999/x: port 99999 is out of range (1-65535)",
+        ),
+        (
+            "mysql://u:x@db:notaport/x",
+            "history store mysql://u:***@db:notaport/x: unsupported URL scheme 'mysql'; "
+            "use sqlite:///PATH, a file path, or postgresql://USER@HOST/DATABASE",
+        ),
+    ],
+)
+def test_run_refuses_a_malformed_store_url_before_running_anything(
+    write_policy, run_cli, repo: Path, url: str, message: str
+) -> None:
+    write_policy(POLICY.replace("FAILED", "0"))
+    done = run_cli("run", "--history", url, "--format", "json=verdict.json")
+    assert (done.returncode, done.stderr) == (2, f"gatekeeper: error: {message}\n")  # not exit 3 after the checks
+    assert not (repo / "verdict.json").exists(), "no check ran, no report was written"
+    assert "x@" not in done.stderr
+
+
 def test_version_does_not_import_the_database_layer() -> None:
     code = (
         "import sys\nfrom gatekeeper.cli.main import main\ntry:\n    main(['--version'])\nexcept SystemExit:\n    pass\n"

@@ -200,8 +200,8 @@ def test_simulate_as_json_with_a_rule_that_is_not_simulable(recorded: Path, run_
         POLICY.replace("checks:\n", "checks:\n  cov: {uses: coverage, with: {report: lcov.info}}\n")
         + '  - {id: line-coverage, check: cov, require: ["line_rate >= 0.8"]}\n'
     )
-    done = run_cli("simulate", "--policy", str(proposed), "--format", "json", "--fail-on-change")
-    assert done.returncode == 0, done.stderr  # nothing would change for sure: run 2 is unknown
+    done = run_cli("simulate", "--policy", str(proposed), "--format", "json")
+    assert done.returncode == 0, done.stderr  # a report, not a gate
     data = json.loads(done.stdout)
     assert [(r["id"], r["old_outcome"], r["new_outcome"]) for r in data["runs"]] == [
         (2, "pass", "unknown"),
@@ -210,6 +210,27 @@ def test_simulate_as_json_with_a_rule_that_is_not_simulable(recorded: Path, run_
     assert data["runs"][0]["not_simulable"] == [{"rule": "line-coverage", "reason": "check 'cov' was not run"}]
     assert data["counts"]["unknown"] == 1
     assert data["summary"].endswith("1 run could not be decided (not simulable: `line-coverage`)")
+    # With --fail-on-change, a run that could change cannot be called unchanged.
+    gated = run_cli("simulate", "--policy", str(proposed), "--format", "json", "--fail-on-change")
+    assert gated.returncode == 1, gated.stderr
+    assert json.loads(gated.stdout) == data
+
+
+def test_simulate_fail_on_change_passes_only_when_every_run_is_decided_unchanged(recorded: Path, run_cli: Run) -> None:
+    done = run_cli("simulate", "--policy", "gatekeeper.yaml", "--fail-on-change")
+    assert done.returncode == 0, done.stderr
+    assert "0 that passed would fail, 0 that failed would pass." in done.stdout
+
+
+def test_simulate_fail_on_change_fails_when_no_recorded_run_matches(recorded: Path, run_cli: Run) -> None:
+    done = run_cli(
+        "simulate", "--policy", "gatekeeper.yaml", "--branch", "release", "--since", "7d", "--fail-on-change"
+    )
+    assert done.returncode == 1
+    assert done.stdout.splitlines()[-1] == "No recorded runs on release in the last 1 week to simulate."
+    assert done.stderr.strip() == (
+        "gatekeeper: no recorded runs match (branch release, since 7d); nothing shows the change is safe"
+    )
 
 
 def test_simulate_only_reads_the_branch_asked_for(recorded: Path, run_cli: Run) -> None:

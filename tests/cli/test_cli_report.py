@@ -132,6 +132,24 @@ def test_no_runs_is_one_line_and_exit_0(repo: Path, run_cli: Run) -> None:
     assert as_json.stderr.startswith("gatekeeper: no runs recorded in sqlite:")
 
 
+def test_no_runs_still_writes_the_empty_report_to_files(repo: Path, run_cli: Run) -> None:
+    (repo / "out").mkdir()
+    (repo / "out" / "report.html").write_text("<p>an old report, 12 runs</p>", encoding="utf-8")
+    (repo / "out" / "report.json").write_text('{"old": true}', encoding="utf-8")
+    done = run_cli(
+        "report", "--format", "html=out/report.html", "--format", "json=out/report.json", "--since", "all",
+        env={"GATEKEEPER_NOW": NOW},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert (done.stdout + done.stderr).strip().startswith("gatekeeper: no runs recorded in sqlite:")
+    assert len((done.stdout + done.stderr).splitlines()) == 1
+    page = (repo / "out" / "report.html").read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>") and "an old report" not in page
+    data = json.loads((repo / "out" / "report.json").read_text(encoding="utf-8"))
+    assert "old" not in data and data["runs"] == 0
+    assert not (repo / ".gatekeeper").exists(), "reading the history never creates a store"
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

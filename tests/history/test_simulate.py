@@ -165,6 +165,34 @@ def test_options_that_read_the_same_and_a_new_timeout_are_simulable(
     assert all(run.not_simulable == [] for run in simulate(records, timeout).runs)
 
 
+def _slow(record: RunRecord, check: str, seconds: float) -> RunRecord:
+    """``record`` with ``check`` recorded as having taken ``seconds`` (and still ok)."""
+    verdict = record.verdict
+    checks = [c.model_copy(update={"duration_s": seconds}) if c.name == check else c for c in verdict.checks]
+    return record.model_copy(update={"verdict": verdict.model_copy(update={"checks": checks})})
+
+
+def test_a_check_that_took_longer_than_the_new_timeout_is_not_simulable(
+    records: list[RunRecord], proposed: Propose
+) -> None:
+    [run2] = [record for record in records if record.id == 2]
+    slow = _slow(run2, "tests", 45.0)
+    assert slow.verdict.outcome == "pass" and [c.status for c in slow.verdict.checks] == ["ok", "ok"]
+    for timeout in (30, 45):  # at or under the time it took: the check would have timed out
+        result = simulate([slow], proposed(tests_with=f"{{reports: [reports/junit.xml]}}, timeout: {timeout}"))
+        [run] = result.runs
+        assert run.not_simulable == [
+            NotSimulable(
+                rule="tests-pass",
+                reason=f"check 'tests' took 45s, which the new policy's timeout of {timeout}s would not allow "
+                "(it would have timed out)",
+            )
+        ]
+        assert (run.new_outcome, run.change, run.responsible) == ("unknown", "unknown", ["tests-pass"])
+    [run] = simulate([slow], proposed(tests_with="{reports: [reports/junit.xml]}, timeout: 60")).runs
+    assert (run.not_simulable, run.new_outcome, run.change) == ([], "pass", "unchanged")
+
+
 def test_a_check_now_run_by_another_checker_is_not_simulable(records: list[RunRecord], tmp_path: Path) -> None:
     path = tmp_path / "other.yaml"
     text = policy_text().replace(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sqlite3
 import subprocess
 import sys
@@ -264,3 +265,158 @@ def test_recording_a_run_keeps_a_clean_git_tree_clean(root: Path) -> None:
     assert _db(root).is_file()
     with open_store(None, root) as store:
         assert [r.verdict.subject.branch for r in store.runs()] == ["main", "main"]
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("postgresql+psycopg://ci:s3cret@db:5432/gates", "postgresql+psycopg://ci:***@db:5432/gates"),
+        ("postgresql://u:p@ss@host/db", "postgresql://u:***@host/db"),  # an '@' in the password
+        ("postgresql://u:p@s:s@w@host:5432/db", "postgresql://u:***@host:5432/db"),
+        ("postgresql://:only-a-password@host/db", "postgresql://***@host/db"),
+        ("postgresql://ci@db/gates", "postgresql://ci@db/gates"),  # a user alone is no secret
+        (
+            "postgresql://ci@db/gates?sslpassword=k3y&sslmode=require&password=pw1",
+            "postgresql://ci@db/gates?sslpassword=***&sslmode=require&password=***",
+        ),
+        (
+            "postgresql://ci@db/g?client_secret=a&api_key=b&TOKEN=c&application_name=gate",
+            "postgresql://ci@db/g?client_secret=***&api_key=***&TOKEN=***&application_name=gate",
+        ),
+        ("sqlite:////srv/a@b/history.db", "sqlite:////srv/a@b/history.db"),  # an '@' in a path is no user
+        ("postgresql://u:x@db:notaport/x", "postgresql://u:***@db:notaport/x"),
+        ("mysql://u:x@db:notaport/x", "mysql://u:***@db:notaport/x"),
+        ("/tmp/history.db", "/tmp/history.db"),
+    ],
+)
+def test_redact_url_hides_every_secret(url: str, shown: str) -> None:
+    assert redact_url(url) == shown
+
+
+def test_redact_url_never_raises(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(url: str) -> str:
+        raise ValueError("cannot take it apart")
+
+    monkeypatch.setattr(store_module, "_redact", broken)
+    assert redact_url("postgresql://u:secret@db/x") == "postgresql://***"
+    assert redact_url("no scheme:secret") == "***"
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("postgresql+psycopg://u:x@db:notaport/x", "not a database URL (invalid literal for int()"),
+        ("postgresql+psycopg://u:x@db:0/x", "port 0 is out of range (1-65535)"),
+        ("postgresql+psycopg://u:x@db:65536/x", "port 65536 is out of range (1-65535)"),
+        ("not a url://x", "not a database URL"),
+    ],
+)
+def test_check_history_url_refuses_a_malformed_url(url: str, message: str) -> None:
+    with pytest.raises(UsageError, match=re.escape(message)) as caught:
+        store_module.check_history_url(url)
+    assert "u:x@" not in str(caught.value)
+
+
+def test_open_store_refuses_a_malformed_url_as_a_usage_error(root: Path) -> None:
+    with pytest.raises(UsageError, match=r"postgresql\+psycopg://u:\*\*\*@db:notaport/x: not a database URL"):
+        open_store("postgresql://u:x@db:notaport/x", root)
+
+
+def test_recording_never_raises_on_a_bad_url(root: Path) -> None:
+    from argparse import Namespace
+
+    from gatekeeper.cli.history_commands import record_run
+
+    verdict, policy = real_run(root)
+    noted = record_run(Namespace(no_history=False, history="mysql://u:pw@db:notaport/x"), verdict, policy, root)
+    assert noted.history is not None and noted.history.recorded is False
+    assert noted.history.store == "the history store"
+    assert noted.history.error is not None and "unsupported URL scheme 'mysql'" in noted.history.error
+    assert "pw" not in noted.history.error
+
+
+def _dbapi_error(orig: BaseException) -> sa.exc.DBAPIError:
+    return sa.exc.OperationalError("INSERT ...", {}, orig)
+
+
+def _sqlite_error(message: str, code: int | None) -> sqlite3.Error:
+    error = sqlite3.OperationalError(message)
+    if code is not None:
+        error.sqlite_errorcode = code  # type: ignore[attr-defined]
+    return error
+
+
+class _PgError(Exception):
+    def __init__(self, sqlstate: str) -> None:
+        super().__init__(f"sqlstate {sqlstate}")
+        self.sqlstate = sqlstate
+
+
+@pytest.mark.parametrize(
+    ("orig", "creating_schema", "retried"),
+    [
+        (_sqlite_error("database is locked", 5), False, True),  # SQLITE_BUSY
+        (_sqlite_error("database table is locked", 6), False, True),  # SQLITE_LOCKED
+        (_sqlite_error("database is locked", 5 | (1 << 8)), False, True),  # SQLITE_BUSY_RECOVERY
+        (_sqlite_error("database is locked", None), False, True),  # Python < 3.11: by the message
+        (_sqlite_error("no such table: busy_jobs", 1), False, False),  # "busy" in a message is no lock
+        (_sqlite_error("disk I/O error: device busy", 10), False, False),
+        (_sqlite_error("UNIQUE constraint failed: runs.id", 19), True, False),
+        (_PgError("40001"), False, True),
+        (_PgError("40P01"), False, True),
+        (_PgError("55P03"), False, True),
+        (_PgError("23505"), False, False),  # a unique violation writing a run is a bug, not a lock
+        (_PgError("23505"), True, True),  # two first runs creating the schema at once
+        (_PgError("42P01"), True, False),
+        (Exception("resource busy"), False, False),
+    ],
+)
+def test_only_locks_and_races_are_retried(orig: BaseException, creating_schema: bool, retried: bool) -> None:
+    assert store_module._transient(_dbapi_error(orig), creating_schema=creating_schema) is retried
+
+
+def test_a_unique_violation_while_recording_is_reported_at_once(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    attempts = []
+    sleeps: list[float] = []
+    monkeypatch.setattr(store_module.time, "sleep", sleeps.append)
+    verdict, policy = real_run(root)
+    with open_store(None, root) as store:
+
+        def fail(work: object) -> int:
+            attempts.append(work)
+            raise _dbapi_error(_PgError("23505"))
+
+        monkeypatch.setattr(store, "_in_write", fail)
+        with pytest.raises(HistoryError, match="cannot record the run: sqlstate 23505") as caught:
+            store.record(verdict, policy)
+    assert "still locked" not in str(caught.value)
+    assert (len(attempts), sleeps) == (1, [])
+
+
+def test_reading_never_migrates_nor_changes_the_journal_mode(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    verdict, policy = real_run(root)
+    with open_store(None, root) as store:
+        run_id = store.record(verdict, policy)
+    with sqlite3.connect(_db(root)) as db:
+        db.execute("PRAGMA journal_mode = DELETE")
+    with open_store(None, root, create=False) as store:  # history, report, replay, simulate
+        assert store.get(run_id).verdict == verdict
+    with sqlite3.connect(_db(root)) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone() == ("delete",)
+
+    def add_labels(conn: Connection) -> None:
+        conn.execute(sa.text("CREATE TABLE labels (run_id INTEGER, label TEXT)"))
+
+    monkeypatch.setattr(store_module, "MIGRATIONS", (*store_module.MIGRATIONS, add_labels))
+    with pytest.raises(HistoryError) as caught:
+        open_store(None, root, create=False)
+    assert str(caught.value) == (
+        f"history store sqlite:///{_db(root)} has schema version 1, older than this gatekeeper's (2); "
+        "run `gatekeeper run` once to upgrade it"
+    )
+    with sqlite3.connect(_db(root)) as db:
+        assert db.execute("SELECT version FROM gatekeeper_schema").fetchall() == [(1,)]
+        assert db.execute("SELECT name FROM sqlite_master WHERE name = 'labels'").fetchall() == []
+        assert db.execute("PRAGMA journal_mode").fetchone() == ("delete",)
+    with open_store(None, root) as store:  # `gatekeeper run` does upgrade it
+        assert store.schema_version() == 2

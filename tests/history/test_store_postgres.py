@@ -1,7 +1,8 @@
 """The history store on a real PostgreSQL server: same schema and code path as SQLite.
 
-`.ci/run` starts a throwaway server and sets GATEKEEPER_TEST_POSTGRES_URL; without one these tests
-skip. Each test gets a database of its own, dropped afterwards, so reruns start clean.
+`.ci/run` starts a throwaway server and sets GATEKEEPER_TEST_POSTGRES_URL; these tests skip only
+when it is unset (set but unreachable fails the module at collection). Each test gets a database
+of its own, dropped afterwards, so reruns start clean.
 """
 
 from __future__ import annotations
@@ -29,8 +30,12 @@ try:
     from psycopg import sql
 
     psycopg.connect(URL, connect_timeout=5, autocommit=True).close()
-except Exception as exc:  # no driver, or no server there
-    pytest.skip(f"no PostgreSQL at GATEKEEPER_TEST_POSTGRES_URL: {str(exc).splitlines()[0]}", allow_module_level=True)
+except Exception as exc:  # no driver, or no server there: the URL was set, so this is a failure, not a skip
+    pytest.fail(
+        f"GATEKEEPER_TEST_POSTGRES_URL is set but no PostgreSQL answers there: "
+        f"{(str(exc).splitlines() or [type(exc).__name__])[0]}",
+        pytrace=False,
+    )
 
 
 def _with_database(url: str, name: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -103,3 +104,23 @@ def test_a_child_replaces_a_plugins_whole_block(write_policy: Any, repo: Path) -
     child = write_policy('version: 1\nextends: base.yaml\nsettings:\n  notify:\n    channel: "#child"\n')
     policy = _load(child)
     assert policy.plugin_settings("notify", NotifySettings) == NotifySettings(channel="#child", retries=1)
+
+
+def test_a_policy_without_settings_keeps_the_digest_it_had_before_settings_existed(write_policy: Any) -> None:
+    policy = _load(write_policy(POLICY.replace('settings:\n  notify:\n    channel: "#releases"\n', "")))
+    assert "settings" not in json.loads(policy.canonical_json())
+    with_block = _load(write_policy(POLICY))
+    assert json.loads(with_block.canonical_json())["settings"] == {"notify": {"channel": "#releases"}}
+
+
+def test_an_in_process_plugin_can_be_given_the_name_its_settings_use(write_policy: Any) -> None:
+    path = write_policy(POLICY.replace("  notify:", "  chat:"))
+    plugins = load_plugins([FAKE], entry_points=False, extra=[("chat", Notify())])
+    assert plugins.infos[-1].name == "chat" and plugins.infos[-1].source == "in-process"
+    assert load_policy(path, plugins=plugins).policy.settings == {"chat": {"channel": "#releases"}}
+
+
+def test_an_in_process_plugin_already_registered_is_not_registered_twice() -> None:
+    notify = Notify()
+    plugins = load_plugins(entry_points=False, extra=[notify, ("again", notify)])
+    assert [info.name for info in plugins.infos if info.source == "in-process"] == ["notify"]

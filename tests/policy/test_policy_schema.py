@@ -15,7 +15,18 @@ from gatekeeper.policy import policy_schema
 
 POLICIES = Path(__file__).resolve().parents[1] / "data" / "policies"
 FAKE_PLUGIN = Path(__file__).resolve().parents[1] / "data" / "plugins" / "fake_checkers.py"
-BANDIT_OPTIONS = {"paths", "exclude", "skip", "severity", "confidence", "report", "baseline", "unparsed_files"}
+BANDIT_OPTIONS = {
+    "paths",
+    "exclude",
+    "skip",
+    "severity",
+    "confidence",
+    "report",
+    "baseline",
+    "unparsed_files",
+    "jobs",
+    "shard_min_files",
+}
 
 
 def yaml_as_json(path: Path) -> Any:
@@ -69,6 +80,7 @@ def test_schema_header() -> None:
         "checks",
         "rules",
         "waivers",
+        "cache",
     }
 
 

@@ -70,7 +70,7 @@ UNKNOWN_KEYS = [
         "version: 1\nchecks:\n  sast: {uses: bandit}\nrules:\n  - {id: a, check: sast, findings: {max: 0}, zzzz: 1}\n",
         5,
         46,
-        "rules[0].zzzz: unknown key (known keys: check, description, findings, id, mode, on_error, on_skipped, require)",
+        "rules[0].zzzz: unknown key (known keys: check, description, findings, id, mode, new_only, on_error, on_skipped, require)",
     ),
 ]
 
@@ -256,7 +256,8 @@ def test_a_local_plugin_provides_its_checker(write_policy) -> None:
             6,
             7,
             "checks.sast.with.qqqq: unknown key "
-            "(known keys: baseline, confidence, exclude, paths, report, severity, skip, unparsed_files)",
+            "(known keys: baseline, confidence, exclude, jobs, paths, report, severity, shard_min_files, skip, "
+            "unparsed_files)",
         ),
     ],
 )

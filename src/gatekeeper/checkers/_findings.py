@@ -29,32 +29,42 @@ def shown_path(ctx: CheckContext, name: str) -> str:
 
 
 class Fingerprinter:
-    """Fingerprints from the text of the flagged line, so they survive code moving up or down.
+    """Fingerprints from the text of the flagged line, so they survive code moving up or down, and files moving.
 
-    Identical lines flagged by the same rule in one file are told apart by their order.
+    A fingerprint is the tool, the rule and the flagged line's text (whitespace runs collapsed), without the
+    path or line number: the same code flagged by the same rule keeps its fingerprint when lines are added
+    above it or its file is renamed or moved. Identical lines flagged by the same rule are told apart by their
+    order in the scan (callers pass findings sorted by path and line), so fingerprints stay unique within a
+    check. When the line's text cannot be read (or is blank), the path and line number stand in for it.
     """
 
     def __init__(self, ctx: CheckContext, tool: str):
         self.ctx, self.tool = ctx, tool
         self._lines: dict[str, list[str]] = {}
-        self._seen: Counter[tuple[str, str, str]] = Counter()
+        self._seen: Counter[tuple[str, ...]] = Counter()
 
-    def line_text(self, path: str | None, line: int | None) -> str:
+    def line_text(self, path: str | None, line: int | None) -> str | None:
+        """The flagged line, stripped and with whitespace runs collapsed; None when it cannot be read."""
         if path is None or line is None:
-            return ""
+            return None
         if path not in self._lines:
             try:
                 self._lines[path] = self.ctx.resolve(path).read_text(encoding="utf-8", errors="replace").splitlines()
             except (OSError, CheckError):
                 self._lines[path] = []
         lines = self._lines[path]
-        return lines[line - 1].strip() if 0 < line <= len(lines) else f"line {line}"
+        return " ".join(lines[line - 1].split()) if 0 < line <= len(lines) else None
 
     def __call__(self, rule: str, path: str | None, line: int | None) -> str:
         text = self.line_text(path, line)
-        key = (rule, path or "", text)
-        self._seen[key] += 1
-        return fingerprint(self.tool, rule, path, text, self._seen[key])
+        if text:
+            return self.numbered(rule, text)
+        return self.numbered(rule, path or "", "" if line is None else f"line {line}")
+
+    def numbered(self, *parts: str) -> str:
+        """``fingerprint(tool, *parts, n)``, n counting the findings with the same parts so far."""
+        self._seen[parts] += 1
+        return fingerprint(self.tool, *parts, self._seen[parts])
 
 
 def severity_metrics(findings: list[Finding]) -> dict[str, float]:

@@ -13,6 +13,8 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +22,8 @@ from gatekeeper.checkers.base import CheckContext
 from gatekeeper.errors import CheckError
 
 STDERR_TAIL = 800
+#: How often a running tool is checked for cancellation, seconds.
+POLL_S = 0.2
 
 
 @dataclass(frozen=True)
@@ -47,11 +51,18 @@ def find_tool(command: str, package: str) -> str:
 
 
 def run_tool(
-    argv: list[str], ctx: CheckContext, *, ok_codes: tuple[int, ...] = (0,), env: dict[str, str] | None = None
+    argv: list[str],
+    ctx: CheckContext,
+    *,
+    ok_codes: tuple[int, ...] = (0,),
+    env: dict[str, str] | None = None,
+    stop: threading.Event | None = None,
 ) -> ToolRun:
     """Run ``argv`` in the repository root; raise ``CheckError`` on timeout or an unexpected exit code.
 
-    ``env`` adds to (does not replace) this process's environment.
+    ``env`` adds to (does not replace) this process's environment. The tool is killed (and
+    ``CheckError`` raised) when the check is cancelled, or when ``stop`` is set (a sibling
+    process of the same check failed).
     """
     try:
         process = subprocess.Popen(
@@ -70,8 +81,18 @@ def run_tool(
         raise CheckError(f"{argv[0]}: not found; is the tool installed?") from None
     except OSError as exc:
         raise CheckError(f"cannot start {argv[0]}: {exc.strerror}") from None
+    deadline = time.monotonic() + ctx.remaining()
     try:
-        stdout, stderr = process.communicate(timeout=ctx.remaining())
+        while True:
+            try:
+                stdout, stderr = process.communicate(timeout=max(0.0, min(POLL_S, deadline - time.monotonic())))
+                break
+            except subprocess.TimeoutExpired:
+                if time.monotonic() >= deadline:
+                    raise
+                if ctx.cancelled.is_set() or (stop is not None and stop.is_set()):
+                    _kill(process)
+                    raise CheckError(f"{Path(argv[0]).name} was stopped: the check was cancelled") from None
     except subprocess.TimeoutExpired:
         _kill(process)
         raise CheckError(f"{Path(argv[0]).name} timed out after {ctx.timeout:g}s") from None

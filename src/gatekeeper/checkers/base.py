@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -37,6 +37,16 @@ class Checker(Generic[OptionsT]):
     It returns a ``CheckOutput``, or raises: any exception becomes ``status: error``.
     ``needs_input``: an ``ok`` result that read no input file is turned into an error,
     because a check that looked at nothing is not evidence of anything.
+
+    Result cache (``docs/cache.md``): ``cache_inputs`` opts the checker in. Called before
+    ``run`` with the same arguments, it returns what the answer depends on besides the
+    options (``CacheInputs``), or None for "do not cache this run"; a checker without it is
+    never cached. ``external``: the answer also depends on the outside world (an advisory
+    database), so a cached result expires after the policy's ``cache.ttl_external``.
+    ``version`` is part of the cache key: change it when the same inputs give a new answer.
+
+    ``supports_scope``: the checker can limit itself to the files changed since a base
+    (``scope: changed``, ``--changed-since``); it then reads ``CheckContext.changed_since``.
     """
 
     name: str
@@ -45,6 +55,26 @@ class Checker(Generic[OptionsT]):
     description: str = ""
     version: str = "1"
     needs_input: bool = True
+    cache_inputs: Callable[[CheckContext, OptionsT], CacheInputs | None] | None = None
+    external: bool = False
+    supports_scope: bool = False
+
+
+@dataclass(frozen=True)
+class CacheInputs:
+    """What a check's answer depends on besides its options: the key of its cached result.
+
+    ``files``: files and folders the check reads, relative to the repository root. Their
+    contents are hashed; a folder stands for every file below it (``.git`` and gatekeeper's
+    own ``.gatekeeper/`` left out); a path that does not exist is recorded as missing, so
+    creating it later changes the key. ``tool``: the identity of the tool that runs (name and
+    version). ``extra``: anything else, as JSON-able values (an environment variable, a
+    commit id, the digest of a rule file outside the repository).
+    """
+
+    files: Sequence[str | Path] = ()
+    tool: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -57,6 +87,12 @@ class CheckContext:
     started: float = field(default_factory=time.monotonic)
     cancelled: threading.Event = field(default_factory=threading.Event)
     on_progress: Callable[[str], None] | None = None
+    #: The base ref when the check is scoped to the files changed since it (``scope: changed`` or
+    #: ``--changed-since``, for a checker with ``supports_scope``); None: the whole tree.
+    changed_since: str | None = None
+    #: Every repository path ``resolve`` (so ``relpath`` and ``input_file``) returned: the result
+    #: cache re-checks them before it reuses a result.
+    resolved: set[Path] = field(default_factory=set, repr=False)
 
     def remaining(self) -> float:
         """Seconds left before the engine gives up on this check (never below 0.1)."""
@@ -72,6 +108,7 @@ class CheckContext:
         root = self.root.resolve()
         if candidate != root and root not in candidate.parents:
             raise CheckError(f"{path}: outside the repository root {self.root}")
+        self.resolved.add(candidate)
         return candidate
 
     def relpath(self, path: str | Path) -> str:

@@ -20,6 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from gatekeeper.checkers._cache_keys import coverage_inputs
 from gatekeeper.checkers._coverage_report import FORMAT_HELP, Format, Unit, load_coverage
 from gatekeeper.checkers.base import CheckContext, Checker
 from gatekeeper.hookspecs import hookimpl
@@ -98,6 +99,10 @@ def run(ctx: CheckContext, options: CoverageOptions) -> CheckOutput:
 def gatekeeper_checkers() -> list[Checker[Any]]:
     return [
         Checker(
-            "coverage", run, CoverageOptions, "Line and branch coverage from a Cobertura, LCOV or coverage.py report."
+            "coverage",
+            run,
+            CoverageOptions,
+            "Line and branch coverage from a Cobertura, LCOV or coverage.py report.",
+            cache_inputs=coverage_inputs,
         )
     ]

@@ -25,6 +25,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from gatekeeper.checkers._cache_keys import junit_inputs
 from gatekeeper.checkers._findings import repo_path
 from gatekeeper.checkers._xml import iterparse, local_name, release, root_tag
 from gatekeeper.checkers.base import CheckContext, Checker
@@ -287,4 +288,5 @@ def _finding(ctx: CheckContext, attempt: Attempt, options: JUnitOptions) -> Find
 
 @hookimpl
 def gatekeeper_checkers() -> list[Checker[Any]]:
-    return [Checker("junit", run, JUnitOptions, "Test results from JUnit XML reports (any dialect, streamed).")]
+    description = "Test results from JUnit XML reports (any dialect, streamed)."
+    return [Checker("junit", run, JUnitOptions, description, cache_inputs=junit_inputs)]

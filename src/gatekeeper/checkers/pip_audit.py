@@ -27,6 +27,7 @@ from typing import Any, Literal
 from packaging.requirements import InvalidRequirement, Requirement
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from gatekeeper.checkers._cache_keys import pip_audit_inputs
 from gatekeeper.checkers._ingest import parse_json, read_report
 from gatekeeper.checkers._subprocess import find_tool, run_tool
 from gatekeeper.checkers.base import CheckContext, Checker
@@ -224,7 +225,7 @@ def _normalise(
         path, line = _locate(ctx, files, name) if files else (None, None)
         for vuln in vulns:
             advisory = str(vuln.get("id", "?"))
-            aliases = [str(a) for a in vuln.get("aliases") or []]
+            aliases = sorted(str(a) for a in vuln.get("aliases") or [])  # pip-audit prints them in set order
             fixes = [str(f) for f in vuln.get("fix_versions") or []]
             fix_text = f"fixed in {', '.join(fixes)}" if fixes else "no fixed version yet"
             description = " ".join(str(vuln.get("description") or "").split())
@@ -259,5 +260,12 @@ def _normalise(
 @hookimpl
 def gatekeeper_checkers() -> list[Checker[Any]]:
     return [
-        Checker("pip-audit", run, PipAuditOptions, "Known vulnerabilities in Python dependencies (runs pip-audit).")
+        Checker(
+            "pip-audit",
+            run,
+            PipAuditOptions,
+            "Known vulnerabilities in Python dependencies (runs pip-audit).",
+            cache_inputs=pip_audit_inputs,
+            external=True,  # the advisory database changes: cached for the policy's cache.ttl_external only
+        )
     ]

@@ -20,12 +20,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from gatekeeper.checkers._cache_keys import sarif_inputs
 from gatekeeper.checkers._findings import Fingerprinter, repo_path, severity_metrics
 from gatekeeper.checkers._ingest import parse_json, read_report
 from gatekeeper.checkers.base import CheckContext, Checker
 from gatekeeper.errors import CheckError
 from gatekeeper.hookspecs import hookimpl
-from gatekeeper.models import CheckOutput, Finding, InputFile, Severity, ToolInfo, fingerprint
+from gatekeeper.models import CheckOutput, Finding, InputFile, Severity, ToolInfo
 
 LEVELS = {"error": Severity.HIGH, "warning": Severity.MEDIUM, "note": Severity.LOW, "none": Severity.INFO}
 NOT_FINDINGS = {"pass", "notApplicable"}
@@ -200,8 +201,8 @@ def parse_sarif(ctx: CheckContext, data: Any, *, tools: list[str] = (), suppress
             if isinstance(rule.get("helpUri"), str):
                 props["url"] = rule["helpUri"]
             partial = _dict(result.get("partialFingerprints")) or _dict(result.get("fingerprints"))
-            stable = (
-                fingerprint("sarif", name, rule_id, path, *(f"{k}={partial[k]}" for k in sorted(partial)))
+            stable = (  # the tool's own fingerprints, without the path: a moved file keeps them
+                fingerprinter.numbered(rule_id, *(f"{k}={partial[k]}" for k in sorted(partial)))
                 if partial
                 else fingerprinter(rule_id, path, line)
             )
@@ -264,4 +265,5 @@ def run(ctx: CheckContext, options: SarifOptions) -> CheckOutput:
 
 @hookimpl
 def gatekeeper_checkers() -> list[Checker[Any]]:
-    return [Checker("sarif", run, SarifOptions, "Findings from any SARIF 2.1.0 log an earlier step produced.")]
+    description = "Findings from any SARIF 2.1.0 log an earlier step produced."
+    return [Checker("sarif", run, SarifOptions, description, cache_inputs=sarif_inputs)]

@@ -12,11 +12,16 @@ Gaps in evidence are surfaced: files semgrep skipped (too big, failed to parse, 
 out, too many matches) and errors tied to a file make the check an error unless the
 policy says ``gaps: warn``. semgrep's own default ignore list (which silently skips
 ``tests/`` and more) is switched off when the repository has no ``.semgrepignore``.
+
+With ``scope: changed``, semgrep walks ``paths`` as usual but analyses only the changed
+files (one ``--include`` each), and every changed file it should read must come back as
+scanned or skipped: a file it silently left out is an error, never a pass.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -27,8 +32,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
+from gatekeeper.checkers._cache_keys import semgrep_inputs
 from gatekeeper.checkers._findings import Fingerprinter, repo_path, severity_metrics, shown_path
+from gatekeeper.checkers._git import git
 from gatekeeper.checkers._ingest import parse_json, read_report
+from gatekeeper.checkers._scope import ChangedFiles, changed_files, limit_to_changed, nothing_to_scan, under
 from gatekeeper.checkers._subprocess import find_tool, run_tool
 from gatekeeper.checkers.base import CheckContext, Checker
 from gatekeeper.checkers.sarif import sarif_output
@@ -57,6 +65,11 @@ GAP_REASONS = {
     "timeout",
 }
 DEFAULT_EXCLUDES = [".git", ".venv", "venv", ".tox", ".nox", "node_modules", "build", "dist", ".gatekeeper"]
+#: semgrep's skip reason for a file no ``--include`` selected.
+NOT_INCLUDED = "cli_include_flags_do_not_match"
+#: Bytes of ``--include`` patterns on one command line; past it, semgrep scans ``paths`` whole and
+#: only the changed files' results are kept.
+INCLUDE_BUDGET = 200_000
 _REGISTRY = re.compile(r"^(p|r|s|c)/|^https?://|^auto$")
 
 
@@ -69,7 +82,7 @@ class SemgrepOptions(BaseModel):
     paths: list[str] = Field(default_factory=lambda: ["."], description="What to scan, from the repository root.")
     exclude: list[str] = Field(default_factory=lambda: list(DEFAULT_EXCLUDES), description="Patterns semgrep skips.")
     report: str | None = Field(default=None, description="Read this semgrep JSON report instead of running semgrep.")
-    jobs: int | None = Field(default=None, ge=1, description="semgrep --jobs (default: semgrep's choice).")
+    jobs: int | None = Field(default=None, ge=1, description="semgrep --jobs (default: the machine's cores).")
     per_file_timeout: int = Field(
         default=30, ge=0, description="semgrep --timeout per file and rule, seconds; 0: none."
     )
@@ -183,8 +196,12 @@ def run(ctx: CheckContext, options: SemgrepOptions) -> CheckOutput:
         if isinstance(data, dict) and "runs" in data:  # the tool's SARIF output
             output = sarif_output(ctx, data, [ctx.input_file(path)], "semgrep")
             findings = [f.model_copy(update={"id": info.short_id(f.id)}) for f in output.findings]
-            return output.model_copy(update={"findings": findings})
-        return _normalise(ctx, data, options, info, [ctx.input_file(path)], notes=[])
+            output = output.model_copy(update={"findings": findings})
+        else:
+            output = _normalise(ctx, data, options, info, [ctx.input_file(path)], notes=[])
+        if ctx.changed_since is not None:
+            output = limit_to_changed(output, changed_files(ctx, ctx.changed_since))
+        return output
 
     for entry in options.paths:
         if not ctx.resolve(entry).exists():
@@ -197,10 +214,18 @@ def run(ctx: CheckContext, options: SemgrepOptions) -> CheckOutput:
         argv += ["--config", str(config)]
     for pattern in options.exclude:
         argv += ["--exclude", pattern]
-    if options.jobs:
-        argv += ["--jobs", str(options.jobs)]
+    argv += ["--jobs", str(options.jobs or os.cpu_count() or 1)]
     if not (ctx.root / ".semgrepignore").is_file():
         argv.append("--x-ignore-semgrepignore-files")  # semgrep's hidden default list would skip tests/ silently
+    notes = [f"rules {_describe(c)} sha256:{_digest(c)}" for c in configs]
+    info = rules_info(configs)
+    change: ChangedFiles | None = None
+    if ctx.changed_since is not None:
+        change = _changed_in_scope(ctx, options, info)
+        notes.append(change.describe())
+        if not change.changed:
+            return _empty_scope(change, notes)
+        argv += _includes(ctx, change, notes)
     argv += ["--", *options.paths]
     ctx.progress(f"semgrep with {len(configs)} rule file(s) on {', '.join(options.paths)}")
     env = {"SEMGREP_ENABLE_VERSION_CHECK": "0", "SEMGREP_SEND_METRICS": "off"}
@@ -208,8 +233,120 @@ def run(ctx: CheckContext, options: SemgrepOptions) -> CheckOutput:
     data = parse_json(result.stdout, "semgrep output") if result.stdout.strip() else None
     if data is None:
         raise CheckError(f"semgrep printed no JSON: {result.stderr_tail()}")
-    notes = [f"rules {_describe(c)} sha256:{_digest(c)}" for c in configs]
-    return _normalise(ctx, data, options, rules_info(configs), [], notes=notes, scanned_inputs=True)
+    if change is None:
+        return _normalise(ctx, data, options, info, [], notes=notes, scanned_inputs=True)
+    data, left_out = _restrict(ctx, data, change, info)
+    output = _normalise(ctx, data, options, info, [], notes=notes, scanned_inputs=True)
+    if output.status != "ok":
+        return output
+    change = change.select(lambda p: p not in left_out)
+    metrics = {**output.metrics, **change.metrics(len(output.inputs))}
+    output = output.model_copy(update={"metrics": metrics})
+    if not output.inputs:
+        output = output.model_copy(update={"empty_scope": nothing_to_scan(change, "semgrep")})
+    return output
+
+
+def _changed_in_scope(ctx: CheckContext, options: SemgrepOptions, info: RulesInfo) -> ChangedFiles:
+    """The changed files under ``paths`` that a rule's language reads (regular files: semgrep skips symlinks)."""
+    change = changed_files(ctx, ctx.changed_since or "")
+
+    def keep(path: str) -> bool:
+        if not (under(path, options.paths) and info.relevant(path)):
+            return False
+        if path in change.deleted:
+            return True
+        file = ctx.root / path
+        return file.is_file() and not file.is_symlink()
+
+    return change.select(keep)
+
+
+def _empty_scope(change: ChangedFiles, notes: list[str]) -> CheckOutput:
+    metrics = {**severity_metrics([]), **change.metrics(0), "files_skipped": 0.0, "gaps": 0.0}
+    why = nothing_to_scan(change, "semgrep")
+    return CheckOutput(tool=ToolInfo(name="semgrep"), metrics=metrics, notes=notes, empty_scope=why)
+
+
+def _includes(ctx: CheckContext, change: ChangedFiles, notes: list[str]) -> list[str]:
+    """One ``--include`` per changed file, anchored where semgrep anchors them (the git work tree's top)."""
+    prefix = git(ctx, "rev-parse", "--show-prefix").stdout.strip()
+    patterns = ["/" + _literal(prefix + path) for path in sorted(change.changed)]
+    if sum(len(p) + 1 for p in patterns) > INCLUDE_BUDGET:
+        notes.append(
+            f"{len(patterns)} changed files are too many to name on semgrep's command line: it scanned 'paths' "
+            "whole and only the changed files' results were kept"
+        )
+        return []
+    return [arg for pattern in patterns for arg in ("--include", pattern)]
+
+
+def _literal(path: str) -> str:
+    """A gitignore-style pattern that matches ``path``: a glob character (or a space, which such patterns
+    may strip) matches any one character; anything else it then matches is left out by ``_restrict``."""
+    return "".join("?" if c in "*?[]\\!#" or c.isspace() else c for c in path)
+
+
+def _restrict(ctx: CheckContext, data: Any, change: ChangedFiles, info: RulesInfo) -> tuple[dict[str, Any], set[str]]:
+    """semgrep's output cut down to the changed files, and those of them semgrep's own settings left out.
+
+    Every changed file must come back scanned or skipped; one semgrep neither scanned nor skipped
+    (or did not select: an ``--include`` that did not match) is an error, never an empty scan.
+    """
+    if not isinstance(data, dict) or not isinstance(data.get("results"), list):
+        raise CheckError("not a semgrep JSON report (no 'results' list)")
+    expected = change.changed
+    folders = {parent for path in expected for parent in _parents(path)}
+
+    def covered(name: Any) -> set[str]:
+        path = repo_path(ctx, str(name)) if name else None
+        if path is None:
+            return set()
+        if path in expected:
+            return {path}
+        if path == "." or path in folders:
+            return {p for p in expected if path == "." or p.startswith(path + "/")}
+        return set()
+
+    paths = _dict(data.get("paths"))
+    scanned = [name for name in paths.get("scanned") or [] if covered(name)]
+    seen: set[str] = set().union(*(covered(name) for name in scanned)) if scanned else set()
+    skipped, left_out = [], set()
+    for entry in paths.get("skipped") or []:
+        files = covered(entry.get("path")) if isinstance(entry, dict) else set()
+        if not files:
+            continue
+        if entry.get("reason") == NOT_INCLUDED:
+            raise CheckError(
+                f"semgrep did not select the changed file {sorted(files)[0]} (its --include did not match); "
+                "set 'scope: all' on this check"
+            )
+        seen |= files
+        skipped.append(entry)
+        if entry.get("reason") not in GAP_REASONS:
+            left_out |= files
+    missing = sorted(expected - seen)
+    if missing and info.suffixes is not None:
+        raise CheckError(
+            f"semgrep neither scanned nor skipped {len(missing)} changed file(s): {', '.join(missing[:5])}"
+            + (" ..." if len(missing) > 5 else "")
+            + "; set 'scope: all' on this check"
+        )
+    left_out |= set(missing)  # rules of a language semgrep matches by content: it chose not to read them
+    errors = [e for e in data.get("errors") or [] if not (isinstance(e, dict) and e.get("path")) or covered(e["path"])]
+    results = [r for r in data["results"] if not isinstance(r, dict) or covered(r.get("path"))]
+    restricted = {
+        **data,
+        "results": results,
+        "errors": errors,
+        "paths": {**paths, "scanned": scanned, "skipped": skipped},
+    }
+    return restricted, left_out
+
+
+def _parents(path: str) -> list[str]:
+    parts = path.split("/")[:-1]
+    return ["/".join(parts[: i + 1]) for i in range(len(parts))]
 
 
 def _describe(path: Path) -> str:
@@ -342,5 +479,12 @@ def _error_text(error: dict[str, Any]) -> str:
 @hookimpl
 def gatekeeper_checkers() -> list[Checker[Any]]:
     return [
-        Checker("semgrep", run, SemgrepOptions, "Pattern-based code scanner (runs semgrep offline, or reads its JSON).")
+        Checker(
+            "semgrep",
+            run,
+            SemgrepOptions,
+            "Pattern-based code scanner (runs semgrep offline, or reads its JSON).",
+            cache_inputs=semgrep_inputs,
+            supports_scope=True,
+        )
     ]

@@ -9,21 +9,21 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from gatekeeper.cli.baseline_commands import cmd_baseline
+from gatekeeper.cli.cache_commands import open_cache, report_cache
 from gatekeeper.cli.history_commands import check_history_option, cmd_history, record_run
 from gatekeeper.cli.main import EXIT_FAIL, EXIT_PASS, EXIT_RUNTIME, EXIT_USAGE, disabled_plugins
 from gatekeeper.cli.progress import progress_display
 from gatekeeper.cli.replay_commands import cmd_replay, cmd_simulate
 from gatekeeper.cli.report_commands import cmd_report
 from gatekeeper.cli.signing_commands import cmd_keygen, cmd_verify, finish_signing, prepare_signing
+from gatekeeper.cli.terminal import use_color
 from gatekeeper.errors import UsageError
 from gatekeeper.models import Verdict
 
 if TYPE_CHECKING:
     from gatekeeper.plugins import Plugins
-
-
-def _color(stream: object) -> bool:
-    return bool(getattr(stream, "isatty", lambda: False)()) and "NO_COLOR" not in os.environ
+    from gatekeeper.policy import ResolvedPolicy
 
 
 def parse_formats(values: list[str]) -> list[tuple[str, str | None]]:
@@ -45,30 +45,53 @@ def exit_code(verdict: Verdict) -> int:
     return {"pass": EXIT_PASS, "fail": EXIT_FAIL, "error": EXIT_RUNTIME}[verdict.outcome]
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    from gatekeeper.engine import evaluate
-    from gatekeeper.policy import find_policy, load_policy
-    from gatekeeper.reporters import render, write_report
-    from gatekeeper.reporters.base import RenderOptions
-
+def gate_root(args: argparse.Namespace) -> Path:
+    """The repository ``run`` and ``baseline create`` gate (``PATH``), with ``--jobs`` checked."""
     root = Path(args.path)
     if not root.is_dir():
         raise UsageError(f"{args.path}: not a directory; pass the repository to gate")
     if args.jobs is not None and args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
+    return root
+
+
+def gate_policy(args: argparse.Namespace, root: Path) -> ResolvedPolicy:
+    """The policy ``run`` and ``baseline create`` use: ``--policy``, else the one found in ``root``."""
+    from gatekeeper.policy import find_policy, load_policy
+
+    return load_policy(args.policy or find_policy(root), disabled_plugins=disabled_plugins(args))
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from gatekeeper.engine import evaluate
+    from gatekeeper.reporters import render, write_report
+    from gatekeeper.reporters.base import RenderOptions
+
+    root = gate_root(args)
     formats = parse_formats(args.format)
-    policy = load_policy(args.policy or find_policy(root), disabled_plugins=disabled_plugins(args))
+    policy = gate_policy(args, root)
     for name, _ in formats:  # a typo in --format is a usage error before minutes of scanning
         if name not in policy.plugins.reporters:
             raise UsageError(f"unknown format {name!r}; available: {', '.join(sorted(policy.plugins.reporters))}")
+    warn_fixed_clock()
     signing = prepare_signing(args, policy.plugins, root)  # a bad key is a usage error before any check runs
     check_history_option(args, root)  # so is a bad --history URL
+    cache = open_cache(args, root)
     with progress_display(sys.stderr, len(policy.policy.checks)) as on_event:
-        verdict = evaluate(policy, root, mode=args.mode, jobs=args.jobs, progress=on_event)
+        verdict = evaluate(
+            policy,
+            root,
+            mode=args.mode,
+            jobs=args.jobs,
+            progress=on_event,
+            cache=cache,
+            changed_since=args.changed_since,
+        )
+    report_cache(cache)  # warnings only: the cache never changes the verdict
     verdict = record_run(args, verdict, policy, root)  # never changes the outcome; warns if it cannot record
     for name, target in formats:
         if target is None:
-            options = RenderOptions(color=_color(sys.stdout), source_root=root)
+            options = RenderOptions(color=use_color(sys.stdout), source_root=root)
             sys.stdout.write(render(verdict, name, policy.plugins, options))
             sys.stdout.flush()
         else:
@@ -78,6 +101,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     if signing is not None:  # after the verdict is decided; the exit code stays the verdict's
         finish_signing(signing, verdict)
     return exit_code(verdict)
+
+
+def warn_fixed_clock() -> None:
+    """``GATEKEEPER_NOW`` is for tests and replays; in a real gate it moves waiver expiry, so say so loudly."""
+    from gatekeeper import clock
+
+    if os.environ.get(clock.ENV):
+        moment = clock.now()
+        print(
+            f"gatekeeper: warning: {clock.ENV} is set: the clock reads {moment.isoformat()}, so waivers and dates "
+            f"are judged at {moment.date().isoformat()} (the verdict's started_at records it); unset it in CI",
+            file=sys.stderr,
+        )
 
 
 #: Formats a machine reads from stdout; CI annotations written there would corrupt them. A plugin's
@@ -109,6 +145,9 @@ def cmd_policy(args: argparse.Namespace) -> int:
         return EXIT_PASS
     resolved = load_policy(args.file, disabled_plugins=disabled_plugins(args))
     if args.policy_command == "validate":
+        from gatekeeper.baseline import load_baselines
+
+        load_baselines(resolved, None)  # each findings.baseline file; new_only's, at the repository root, by `run`
         policy = resolved.policy
         print(
             f"{args.file}: valid policy {resolved.name!r} ({len(policy.checks)} checks, {len(policy.rules)} rules, "
@@ -163,6 +202,6 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 __all__ = [
-    "EXIT_FAIL", "EXIT_USAGE", "cmd_history", "cmd_init", "cmd_keygen", "cmd_plugins", "cmd_policy", "cmd_replay",
-    "cmd_report", "cmd_run", "cmd_simulate", "cmd_verify", "exit_code",
+    "EXIT_FAIL", "EXIT_USAGE", "cmd_baseline", "cmd_history", "cmd_init", "cmd_keygen", "cmd_plugins", "cmd_policy",
+    "cmd_replay", "cmd_report", "cmd_run", "cmd_simulate", "cmd_verify", "exit_code",
 ]  # fmt: skip

@@ -50,11 +50,12 @@ def add_history_parser(sub: argparse._SubParsersAction[Any]) -> None:
 
 
 def check_history_option(args: argparse.Namespace, root: Path) -> None:
-    """Before any check runs: an unsupported ``--history``/``GATEKEEPER_HISTORY`` URL is a usage error."""
+    """Before any check runs: an unsupported or malformed ``--history``/``GATEKEEPER_HISTORY`` URL
+    (unknown scheme, a port that is no number) is a usage error, not a failure after the checks."""
     if not args.no_history:
-        from gatekeeper.history.store import resolve_history_url
+        from gatekeeper.history.store import check_history_url, resolve_history_url
 
-        resolve_history_url(args.history, root)
+        check_history_url(resolve_history_url(args.history, root))
 
 
 def record_run(args: argparse.Namespace, verdict: Verdict, policy: ResolvedPolicy, root: Path) -> Verdict:
@@ -68,9 +69,10 @@ def record_run(args: argparse.Namespace, verdict: Verdict, policy: ResolvedPolic
     from gatekeeper.history.store import describe_error, open_store, redact_url, resolve_history_url
     from gatekeeper.models import HistoryStatus
 
-    url = resolve_history_url(args.history, root)
-    shown = redact_url(url)
+    shown = "the history store"
     try:
+        url = resolve_history_url(args.history, root)
+        shown = redact_url(url)
         with open_store(url, root) as store:
             run_id = store.record(verdict, policy)
     except Exception as exc:  # whatever failed, the gate's decision stands

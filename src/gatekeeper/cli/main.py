@@ -44,12 +44,20 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--mode", choices=["enforce", "warn", "audit"], help="override the policy's mode")
     run.add_argument("--jobs", type=int, default=None, help="checks to run at once (default: cores)")
     run.add_argument(
+        "--changed-since",
+        metavar="REF",
+        help="scan only the files changed since the merge-base of REF and HEAD (checks that support it)",
+    )
+    run.add_argument(
         "--no-ci-detect",
         action="store_true",
         help="do not write the GitHub/GitLab/Azure outputs a CI run otherwise gets automatically",
     )
-    _plugin_options(run)
+    add_plugin_options(run)
     _sign_options(run)
+    from gatekeeper.cli.cache_commands import add_run_cache_options  # stays light
+
+    add_run_cache_options(run)
     from gatekeeper.cli.history_commands import add_history_parser, add_run_history_options  # stays light
 
     add_run_history_options(run)
@@ -58,16 +66,16 @@ def build_parser() -> argparse.ArgumentParser:
     policy_sub = policy.add_subparsers(dest="policy_command", metavar="SUBCOMMAND", parser_class=_Parser)
     validate = policy_sub.add_parser("validate", help="load and validate a policy (and its extends)")
     validate.add_argument("file")
-    _plugin_options(validate)
+    add_plugin_options(validate)
     show = policy_sub.add_parser("show", help="print the policy after extends are resolved")
     show.add_argument("file")
-    _plugin_options(show)
+    add_plugin_options(show)
     schema = policy_sub.add_parser("schema", help="print the JSON Schema of a policy file")
-    _plugin_options(schema)
+    add_plugin_options(schema)
 
     plugins = sub.add_parser("plugins", help="list checkers, reporters and signers, and who provides them")
     plugins.add_argument("--policy", help="also load the local plugins this policy names")
-    _plugin_options(plugins)
+    add_plugin_options(plugins)
 
     init = sub.add_parser("init", help="write a commented starter gatekeeper.yaml")
     init.add_argument("path", nargs="?", default=".", help="folder to write it in (default: .)")
@@ -88,6 +96,10 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--max-age", metavar="DURATION", help="reject verdicts older than this, e.g. 24h, 7d")
 
     add_history_parser(sub)
+    from gatekeeper.cli.baseline_commands import add_baseline_parser  # stays light
+
+    for create in add_baseline_parser(sub):
+        add_plugin_options(create)
     from gatekeeper.cli.report_commands import add_report_parser  # stays light
 
     add_report_parser(sub)
@@ -113,7 +125,7 @@ def _sign_options(run: argparse.ArgumentParser) -> None:
     )
 
 
-def _plugin_options(parser: argparse.ArgumentParser) -> None:
+def add_plugin_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--disable-plugin",
         action="append",

@@ -20,7 +20,7 @@ def progress_display(stream: TextIO, total: int) -> Iterator[Callable[[CheckEven
                 extra = f": {result.error}" if result.error else f", {len(result.findings)} finding(s)"
                 stream.write(
                     f"gatekeeper: [{event.index + 1}/{total}] {event.check} ({event.uses}) "
-                    f"{result.status} in {result.duration_s:.1f}s{extra}\n"
+                    f"{result.status} in {result.duration_s:.1f}s{' (cached)' if result.cached else ''}{extra}\n"
                 )
                 stream.flush()
 
@@ -48,6 +48,7 @@ def progress_display(stream: TextIO, total: int) -> Iterator[Callable[[CheckEven
                 if event.result is not None:
                     console.print(
                         f"  {event.result.status:7} {event.check} ({event.uses}) {event.result.duration_s:.1f}s"
+                        + (" (cached)" if event.result.cached else "")
                     )
 
         yield live

@@ -1,8 +1,9 @@
 """``gatekeeper replay`` and ``gatekeeper simulate``: decide recorded runs again, without running a tool.
 
 ``replay`` exits 0 when the replayed verdict matches the recorded one and 1 when it differs;
-``simulate`` is a report, not a gate (exit 0), unless ``--fail-on-change``. Heavy modules are
-imported inside the functions, like the other commands.
+``simulate`` is a report, not a gate (exit 0), unless ``--fail-on-change``: then it exits 1 when
+any run would change, could not be decided (``unknown``), or when no recorded run matched. Heavy
+modules are imported inside the functions, like the other commands.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ def add_replay_parser(sub: argparse._SubParsersAction[Any]) -> None:
 
 def add_simulate_parser(sub: argparse._SubParsersAction[Any]) -> None:
     """``gatekeeper simulate --policy NEW.yaml [PATH]`` on the subparsers of the main parser."""
-    from gatekeeper.cli.main import _plugin_options
+    from gatekeeper.cli.main import add_plugin_options
 
     simulate = sub.add_parser(
         "simulate",
@@ -60,13 +61,17 @@ def add_simulate_parser(sub: argparse._SubParsersAction[Any]) -> None:
     simulate.add_argument("--branch", metavar="B", help="only runs on this branch")
     simulate.add_argument("--format", choices=["text", "json"], default="text", help="default: text")
     simulate.add_argument(
-        "--fail-on-change", action="store_true", help="exit 1 when the outcome of any run would change"
+        "--fail-on-change",
+        action="store_true",
+        help="exit 1 when the outcome of any run would change or cannot be decided (unknown), "
+        "or when no recorded run matches --branch/--since",
     )
-    _plugin_options(simulate)
+    add_plugin_options(simulate)
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
     from gatekeeper.cli.main import EXIT_FAIL, EXIT_PASS
+    from gatekeeper.cli.terminal import use_color
     from gatekeeper.history.replay import replay
     from gatekeeper.plugins import load_plugins
     from gatekeeper.reporters import render
@@ -82,7 +87,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     else:
         recorded = record.recorded_at.strftime("%Y-%m-%d %H:%M:%S UTC")
         sys.stdout.write(f"Replay of {where} (recorded {recorded}) from its stored results; no tool was run.\n\n")
-        sys.stdout.write(render(result.verdict, "text", plugins, RenderOptions(color=_color(sys.stdout))))
+        sys.stdout.write(render(result.verdict, "text", plugins, RenderOptions(color=use_color(sys.stdout))))
         sys.stdout.write("\n" + _conclusion(result, where) + "\n")
     sys.stdout.flush()
     return EXIT_PASS if result.matches else EXIT_FAIL
@@ -139,7 +144,14 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(render_simulation(result))
     sys.stdout.flush()
-    return EXIT_FAIL if args.fail_on_change and result.changed else EXIT_PASS
+    if not args.fail_on_change:
+        return EXIT_PASS
+    if not result.runs:
+        scope = f"branch {args.branch or 'any'}, since {args.since or 'the first run'}"
+        print(f"gatekeeper: no recorded runs match ({scope}); nothing shows the change is safe", file=sys.stderr)
+        return EXIT_FAIL
+    # An unknown run could change: it cannot be counted as unchanged.
+    return EXIT_FAIL if result.changed or result.counts.unknown else EXIT_PASS
 
 
 def _repository(path: str, history: str | None) -> Path:
@@ -192,9 +204,3 @@ def _run_line(run: SimulatedRun, detail: str) -> str:
     when = run.recorded_at.strftime("%Y-%m-%d %H:%M")
     commit = (run.commit or "-")[:12]
     return f"  run {run.id:<5} {when}  {run.branch or '-'}  {commit}  {run.old_outcome} -> {run.new_outcome}  {detail}"
-
-
-def _color(stream: object) -> bool:
-    import os
-
-    return bool(getattr(stream, "isatty", lambda: False)()) and "NO_COLOR" not in os.environ

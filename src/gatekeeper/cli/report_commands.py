@@ -93,15 +93,19 @@ def cmd_report(args: argparse.Namespace) -> int:
             where = store.url
     except NoHistoryStore as exc:
         records, where = [], exc.url
+    report = build_report(records, now=now, period=args.period, top=args.top)
+    renderers = {"text": render_report_text, "json": render_report_json, "html": render_report_html}
     if not records:
         window = "" if since is None else f" since {since:%Y-%m-%d %H:%M} UTC"
         branch = f" on branch {args.branch}" if args.branch else ""
         stdout_format = next((n for n, target in formats if target is None), None)
         stream = sys.stdout if stdout_format in (None, "text") else sys.stderr  # keep JSON/HTML on stdout clean
         print(f"gatekeeper: no runs recorded{branch}{window} in {where}", file=stream)
+        # A file asked for still gets the (empty) report: a page left from an older report would lie.
+        for name, target in formats:
+            if target is not None:
+                write_report(target, renderers[name](report))
         return 0
-    report = build_report(records, now=now, period=args.period, top=args.top)
-    renderers = {"text": render_report_text, "json": render_report_json, "html": render_report_html}
     for name, target in formats:
         text = renderers[name](report)
         if target is None:

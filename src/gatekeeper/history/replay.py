@@ -65,6 +65,7 @@ def replay(record: RunRecord, *, plugins: Plugins | None = None, now: datetime |
     rule reads a check the record has no result for) and for a stored policy that is not valid.
     """
     from gatekeeper import __version__, clock
+    from gatekeeper.baseline import Baseline
     from gatekeeper.policy import policy_from_canonical
     from gatekeeper.rules import decide
 
@@ -76,7 +77,9 @@ def replay(record: RunRecord, *, plugins: Plugins | None = None, now: datetime |
         raise HistoryError(f"{_what(record)}: {exc}; the record cannot be replayed") from None
     results = {check.name: check for check in original.checks}
     _require_results(record, policy, results)
-    decision = decide(policy, results, today=original.started_at.date(), mode=original.mode)
+    # A rule's baseline is the file it read then: the findings it took out are the entries that mattered.
+    baselines = {r.id: Baseline.from_findings(r.baseline, r.baselined) for r in original.rules if r.baseline}
+    decision = decide(policy, results, today=original.started_at.date(), mode=original.mode, baselines=baselines)
     moment = now or clock.now()
     replayed = original.model_copy(
         update={

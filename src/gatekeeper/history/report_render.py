@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 
 from gatekeeper.history.report import HistoryReport, PeriodBucket, WaiverDebtItem
-from gatekeeper.reporters.html import _STYLE, COLOURS, CSP, _badge, _e
+from gatekeeper.reporters.html import COLOURS, CSP, STYLE, badge, escape_html
 
 __all__ = ["render_report_html", "render_report_json", "render_report_text", "span"]
 
@@ -202,18 +202,19 @@ CHART_W, CHART_H, LEFT, BOTTOM, TOP = 860, 200, 44, 34, 10
 def _td(value: object, numeric: bool = False, cls: str = "") -> str:
     classes = " ".join(c for c in ("num" if numeric else "", cls) if c)
     attr = f' class="{classes}"' if classes else ""
-    return f"<td{attr}>{_e(value)}</td>"
+    return f"<td{attr}>{escape_html(value)}</td>"
 
 
 def _html_table(
     section: str, title: str, headers: Sequence[str], rows: Sequence[str], numeric: set[int], note: str = ""
 ) -> str:
     head = "".join(
-        f'<th class="num">{_e(h)}</th>' if i in numeric else f"<th>{_e(h)}</th>" for i, h in enumerate(headers)
+        f'<th class="num">{escape_html(h)}</th>' if i in numeric else f"<th>{escape_html(h)}</th>"
+        for i, h in enumerate(headers)
     )
     body = f"<table><tr>{head}</tr>{''.join(rows)}</table>" if rows else '<p class="muted">None in this window.</p>'
-    extra = f'<p class="muted">{_e(note)}</p>' if note else ""
-    return f'<section id="{section}"><h2>{_e(title)}</h2>{extra}{body}</section>'
+    extra = f'<p class="muted">{escape_html(note)}</p>' if note else ""
+    return f'<section id="{section}"><h2>{escape_html(title)}</h2>{extra}{body}</section>'
 
 
 def _chart(trend: Sequence[PeriodBucket], period_label: str) -> str:
@@ -253,23 +254,23 @@ def _chart(trend: Sequence[PeriodBucket], period_label: str) -> str:
         )
         parts.append(
             f'<g class="period" data-start="{bucket.start.isoformat()}" data-runs="{bucket.runs}">'
-            f"<title>{_e(tip)}</title>{''.join(rects)}</g>"
+            f"<title>{escape_html(tip)}</title>{''.join(rects)}</g>"
         )
         if i % label_every == 0:
             parts.append(
                 f'<text class="x-label" x="{x + bar_w / 2:.1f}" y="{TOP + plot_h + 16}" text-anchor="middle">'
-                f"{_e(_short(bucket.start))}</text>"
+                f"{escape_html(_short(bucket.start))}</text>"
             )
     parts.append(
         f'<text class="axis-title" x="{LEFT + plot_w / 2:.1f}" y="{CHART_H - 2}" text-anchor="middle">'
-        f"{_e(period_label)}</text>"
+        f"{escape_html(period_label)}</text>"
     )
     parts.append(
         f'<text class="axis-title" x="12" y="{TOP + plot_h / 2:.1f}" text-anchor="middle" '
         f'transform="rotate(-90 12 {TOP + plot_h / 2:.1f})">runs</text>'
     )
     return (
-        f'<svg class="chart trend" role="img" aria-label="runs per {_e(period_label)} by outcome" width="{CHART_W}" '
+        f'<svg class="chart trend" role="img" aria-label="runs per {escape_html(period_label)} by outcome" width="{CHART_W}" '
         f'height="{CHART_H}" viewBox="0 0 {CHART_W} {CHART_H}" xmlns="http://www.w3.org/2000/svg">'
         f"{''.join(parts)}</svg>"
     )
@@ -289,9 +290,7 @@ def _trend_section(report: HistoryReport) -> str:
         for k, label in (("pass", "pass"), ("fail", "fail"), ("error", "error"))
     )
     label = _period_label(report)
-    return (
-        f'<section id="trend"><h2>Outcomes per {_e(label)}</h2>{_chart(report.trend, label)}<p>{legend}</p></section>'
-    )
+    return f'<section id="trend"><h2>Outcomes per {escape_html(label)}</h2>{_chart(report.trend, label)}<p>{legend}</p></section>'
 
 
 def _cards(report: HistoryReport) -> str:
@@ -307,7 +306,9 @@ def _cards(report: HistoryReport) -> str:
         ("waivers expiring", str(sum(w.state == "expiring" for w in debt))),
         ("waivers expired", str(sum(w.state == "expired" for w in debt))),
     ]
-    body = "".join(f'<div class="card"><b>{_e(v)}</b><span class="muted">{_e(k)}</span></div>' for k, v in cards)
+    body = "".join(
+        f'<div class="card"><b>{escape_html(v)}</b><span class="muted">{escape_html(k)}</span></div>' for k, v in cards
+    )
     return f'<section id="overview"><h2>Overview</h2><div class="cards">{body}</div></section>'
 
 
@@ -316,9 +317,9 @@ def _waiver_rows(report: HistoryReport) -> list[str]:
     for w in report.waiver_debt.waivers:
         left = f"expired {-w.days_left} day(s) ago" if w.days_left < 0 else f"in {w.days_left} day(s)"
         rows.append(
-            f'<tr class="waiver waiver-{w.state}"><td>{_badge(w.state, STATE_COLOURS[w.state])}</td>'
-            f"{_td(w.owner)}<td><code>{_e(w.rule)}</code></td>{_td(_match(w), cls='mono')}{_td(w.reason)}"
-            f'<td class="expires">{_e(w.expires.isoformat())} <span class="muted">{_e(left)}</span></td>'
+            f'<tr class="waiver waiver-{w.state}"><td>{badge(w.state, STATE_COLOURS[w.state])}</td>'
+            f"{_td(w.owner)}<td><code>{escape_html(w.rule)}</code></td>{_td(_match(w), cls='mono')}{_td(w.reason)}"
+            f'<td class="expires">{escape_html(w.expires.isoformat())} <span class="muted">{escape_html(left)}</span></td>'
             f"{_td(_matched(w), True)}{_td(w.policy)}</tr>"
         )
     return rows
@@ -329,17 +330,17 @@ def render_report_html(report: HistoryReport) -> str:
     window = f"{first:%Y-%m-%d} to {last:%Y-%m-%d}" if first and last else "no runs"
     banner = (
         '<header class="banner" id="outcome"><h1>gatekeeper: run history</h1>'
-        f'<p class="summary">{_e(_overview(report))}</p><dl>'
-        f"<div><dt>window</dt><dd>{_e(window)}</dd></div>"
-        f"<div><dt>policies</dt><dd>{_e(', '.join(report.policies) or '-')}</dd></div>"
-        f"<div><dt>branches</dt><dd>{_e(', '.join(report.branches) or '-')}</dd></div>"
-        f"<div><dt>as of</dt><dd>{_e(report.generated_at.strftime('%Y-%m-%d %H:%M UTC'))}</dd></div></dl></header>"
+        f'<p class="summary">{escape_html(_overview(report))}</p><dl>'
+        f"<div><dt>window</dt><dd>{escape_html(window)}</dd></div>"
+        f"<div><dt>policies</dt><dd>{escape_html(', '.join(report.policies) or '-')}</dd></div>"
+        f"<div><dt>branches</dt><dd>{escape_html(', '.join(report.branches) or '-')}</dd></div>"
+        f"<div><dt>as of</dt><dd>{escape_html(report.generated_at.strftime('%Y-%m-%d %H:%M UTC'))}</dd></div></dl></header>"
     )
     rules = _html_table(
         "failing-rules", f"Top failing rules (top {report.top})",
         ["Rule", "Failed runs", "Errored runs", "Runs", "Share", "Last failed"],
         [
-            f'<tr class="failing-rule"><td><code>{_e(r.rule)}</code></td>{_td(r.failed_runs, True)}'
+            f'<tr class="failing-rule"><td><code>{escape_html(r.rule)}</code></td>{_td(r.failed_runs, True)}'
             f"{_td(r.errored_runs, True)}{_td(r.runs, True)}{_td(_pct(r.share), True)}{_td(_when(r.last_failed_at), cls='when')}</tr>"
             for r in report.failing_rules
         ],
@@ -349,8 +350,8 @@ def render_report_html(report: HistoryReport) -> str:
         "frequent-findings", f"Most frequent findings (top {report.top})",
         ["Runs", "Check", "Finding", "Severity", "Path", "Fingerprint", "Last seen"],
         [
-            f'<tr class="frequent-finding">{_td(f.runs, True)}<td><code>{_e(f.check)}</code></td>'
-            f'<td class="message"><code>{_e(f.id)}</code><div class="muted">{_e(_clip(f.message))}</div></td>'
+            f'<tr class="frequent-finding">{_td(f.runs, True)}<td><code>{escape_html(f.check)}</code></td>'
+            f'<td class="message"><code>{escape_html(f.id)}</code><div class="muted">{escape_html(_clip(f.message))}</div></td>'
             f"{_td(f.severity.value)}{_td(f.path or '-', cls='mono')}{_td(f.fingerprint[:12], cls='mono')}"
             f"{_td(_when(f.last_seen), cls='when')}</tr>"
             for f in report.frequent_findings
@@ -361,7 +362,7 @@ def render_report_html(report: HistoryReport) -> str:
         "flaky-tests", f"Flaky tests (top {report.top})",
         ["Test", "Check", "Flaky runs", "Failed runs", "Runs", "Flake rate"],
         [
-            f'<tr class="flaky-test"><td><code>{_e(t.test)}</code></td>{_td(t.check)}{_td(t.flaky_runs, True)}'
+            f'<tr class="flaky-test"><td><code>{escape_html(t.test)}</code></td>{_td(t.check)}{_td(t.flaky_runs, True)}'
             f"{_td(t.failed_runs, True)}{_td(t.runs, True)}{_td(_pct(t.flake_rate), True)}</tr>"
             for t in report.flaky_tests
         ],
@@ -375,7 +376,7 @@ def render_report_html(report: HistoryReport) -> str:
             green = f"#{e.next_passing_run} at {_when(e.passed_at)}" if e.next_passing_run is not None else "-"
             cls = "episode episode-open" if e.open else "episode"
             episodes.append(
-                f'<tr class="{cls}"><td><code>{_e(e.branch)}</code></td>{_td(f"#{e.first_failing_run} at {_when(e.failed_at)}")}'
+                f'<tr class="{cls}"><td><code>{escape_html(e.branch)}</code></td>{_td(f"#{e.first_failing_run} at {_when(e.failed_at)}")}'
                 f"{_td(green)}{_td(e.red_runs, True)}{_td(took)}{_td(median)}</tr>"
             )
     green = _html_table(
@@ -387,7 +388,7 @@ def render_report_html(report: HistoryReport) -> str:
         "slowest-checks", f"Slowest checks (top {report.top})",
         ["Check", "Uses", "Runs", "Mean", "p95", "Max"],
         [
-            f'<tr class="slow-check"><td><code>{_e(c.check)}</code></td>{_td(c.uses)}{_td(c.runs, True)}'
+            f'<tr class="slow-check"><td><code>{escape_html(c.check)}</code></td>{_td(c.uses)}{_td(c.runs, True)}'
             f"{_td(f'{c.mean_s:.1f}s', True)}{_td(f'{c.p95_s:.1f}s', True)}{_td(f'{c.max_s:.1f}s', True)}</tr>"
             for c in report.slowest_checks
         ],
@@ -416,7 +417,7 @@ def render_report_html(report: HistoryReport) -> str:
         '<html lang="en"><head><meta charset="utf-8">',
         f'<meta http-equiv="Content-Security-Policy" content="{CSP}">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>gatekeeper report — {_e(window)}</title><style>{_STYLE}{_EXTRA_STYLE}</style></head><body>",
+        f"<title>gatekeeper report — {escape_html(window)}</title><style>{STYLE}{_EXTRA_STYLE}</style></head><body>",
         banner,
         "<main>",
         _cards(report),

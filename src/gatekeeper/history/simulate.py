@@ -2,7 +2,8 @@
 
 A rule of the new policy can only be decided from a run's stored results when every check it
 reads ran in that run *as the new policy defines it* (same checker, same ``with:`` options; the
-timeout aside). Any other rule is "not simulable" for that run and is left out of the decision,
+timeout aside, unless the check timed out and the timeout changes, or it took at least as long as
+the new timeout allows, so that it would have timed out). Any other rule is "not simulable" for that run and is left out of the decision,
 never guessed; when such a rule could change whether the run passes, the run's new outcome is
 ``unknown``. Waivers are judged at each run's date, in the new policy's mode.
 
@@ -240,6 +241,11 @@ def _usable_checks(record: RunRecord, policy: ResolvedPolicy) -> tuple[dict[str,
             result.status == "error" and (result.error or "").startswith("timed out") and _timeout(old) != spec.timeout
         ):
             unusable[name] = f"check {name!r} timed out, and the new policy changes its timeout"
+        elif result.status == "ok" and result.duration_s >= spec.timeout:
+            unusable[name] = (
+                f"check {name!r} took {result.duration_s:g}s, which the new policy's timeout of "
+                f"{spec.timeout:g}s would not allow (it would have timed out)"
+            )
         else:
             usable[name] = result
     return usable, unusable

@@ -17,6 +17,8 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -46,6 +48,7 @@ __all__ = [
     "HistoryStore",
     "NoHistoryStore",
     "StoreError",
+    "check_history_url",
     "default_history_url",
     "describe_error",
     "open_store",
@@ -63,6 +66,13 @@ CONNECT_TIMEOUT_S = 10
 _ATTEMPTS = 6
 _WRITE = "gatekeeper_write"  # execution option: this transaction writes (SQLite: BEGIN IMMEDIATE)
 _PG_SCHEMA_LOCK = 0x67617465  # pg_advisory_xact_lock key serialising schema creation ("gate")
+_READ_ONLY = "gatekeeper_read_only"  # engine flag: open_store(create=False), which never writes
+#: PostgreSQL SQLSTATEs another attempt can get past: serialisation failure, deadlock, lock not available.
+_PG_RETRY = frozenset({"40001", "40P01", "55P03"})
+_PG_UNIQUE_VIOLATION = "23505"  # retried only while creating the schema (two first runs racing)
+_SQLITE_BUSY, _SQLITE_LOCKED = 5, 6  # primary result codes (the low byte of an extended code)
+#: Query parameters whose value never appears in a message: password, sslpassword, secret, api_key, token...
+_SECRET_PARAM = re.compile(r"password|secret|key|token", re.IGNORECASE)
 
 T = TypeVar("T")
 
@@ -193,33 +203,79 @@ def resolve_history_url(url: str | None, root: Path) -> str:
 
 
 def redact_url(url: str) -> str:
-    """``url`` without its password (and without a ``password=`` query value), for messages."""
+    """``url`` without its password or secret query values, for messages; never raises.
+
+    Works on the raw string, not a parse: everything between ``://`` and the last ``@`` before
+    the path or query becomes ``user:***`` (or ``***``), and the value of every query parameter
+    whose name contains password, secret, key or token becomes ``***``. A URL that cannot be
+    taken apart at all is shown as ``scheme://***``.
+    """
+    try:
+        return _redact(url)
+    except Exception:
+        scheme = url.partition("://")[0] if isinstance(url, str) and "://" in url else ""
+        return f"{scheme}://***" if scheme else "***"
+
+
+def _redact(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url  # a bare file path: nothing secret in it
+    head, qmark, query = rest.partition("?")
+    # A URL with no authority (sqlite:///PATH) starts its path at once: an '@' in the path is no user.
+    at = -1 if head.startswith("/") else head.rfind("@")
+    if at >= 0:
+        userinfo, hostpath = head[:at], head[at + 1 :]
+        user, colon, _ = userinfo.partition(":")
+        if colon:
+            userinfo = f"{user}:***" if user else "***"
+        head = f"{userinfo}@{hostpath}"
+    if qmark:
+        params = []
+        for param in query.split("&"):
+            name, equals, _ = param.partition("=")
+            params.append(f"{name}=***" if equals and _SECRET_PARAM.search(name) else param)
+        query = "&".join(params)
+    return f"{scheme}://{head}{qmark}{query}"
+
+
+def check_history_url(url: str) -> URL:
+    """``url`` (as ``resolve_history_url`` returns it) parsed, or a ``UsageError`` saying what is wrong.
+
+    Run before any check, so that ``--history postgresql://u@db:notaport/x`` stops ``gatekeeper run``
+    at once rather than after every tool ran.
+    """
+    shown = redact_url(url)
     try:
         parsed = make_url(url)
-    except sa_exc.ArgumentError:
-        return url.split("@", 1)[-1] if "@" in url else url
-    if "password" in parsed.query:
-        parsed = parsed.update_query_dict({"password": "***"})
-    return parsed.render_as_string(hide_password=True)
+        port = parsed.port
+    except (sa_exc.ArgumentError, ValueError, TypeError) as exc:
+        raise UsageError(f"history store {shown}: not a database URL ({_first_line(exc)})") from None
+    if port is not None and not 0 < port < 65536:
+        raise UsageError(f"history store {shown}: port {port} is out of range (1-65535)")
+    return parsed
+
+
+def _first_line(exc: BaseException) -> str:
+    text = redact_url(str(exc)) if "://" in str(exc) else str(exc)
+    return next((line.strip() for line in text.splitlines() if line.strip()), type(exc).__name__)
 
 
 def open_store(url: str | None, root: Path, *, create: bool = True) -> HistoryStore:
     """Open (creating and migrating as needed) the store ``url`` names; see ``resolve_history_url``.
 
-    ``create=False`` raises ``NoHistoryStore`` instead of creating a SQLite file that does not
-    exist yet (``gatekeeper history`` on a repository that never recorded a run). Raises
-    ``HistoryError`` when the store cannot be opened, or is newer than this gatekeeper.
+    ``create=False`` (``history``, ``report``, ``replay``, ``simulate``) never writes: it raises
+    ``NoHistoryStore`` instead of creating a SQLite file that does not exist yet, refuses a store
+    at an older schema version instead of migrating it, and leaves SQLite's journal mode alone.
+    Raises ``HistoryError`` when the store cannot be opened, or is newer than this gatekeeper.
     """
     target = resolve_history_url(url, root)
     shown = redact_url(target)
-    try:
-        parsed = make_url(target)
-    except sa_exc.ArgumentError as exc:
-        raise UsageError(f"history store {shown}: not a database URL ({exc})") from None
+    parsed = check_history_url(target)
     if parsed.get_backend_name() == "sqlite":
         _prepare_sqlite_file(parsed, shown, Path(root), create=create)
     try:
-        engine = _engine(parsed)
+        engine = _engine(parsed, read_only=not create)
     except ImportError as exc:
         extra = " `pip install 'gatekeeper[postgres]'`" if parsed.get_backend_name() == "postgresql" else ""
         raise StoreError(
@@ -256,11 +312,11 @@ def _prepare_sqlite_file(parsed: URL, shown: str, root: Path, *, create: bool) -
         raise StoreError(shown, f"cannot create {path.parent}: {exc.strerror or exc}") from None
 
 
-def _engine(parsed: URL) -> Engine:
+def _engine(parsed: URL, *, read_only: bool = False) -> Engine:
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         engine = sa.create_engine(parsed, connect_args={"timeout": BUSY_TIMEOUT_S})
-        event.listen(engine, "connect", _sqlite_connect)
+        event.listen(engine, "connect", _sqlite_connect_read_only if read_only else _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     connect_args: dict[str, Any] = {}
@@ -285,6 +341,17 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor.close()
 
 
+def _sqlite_connect_read_only(dbapi_connection: Any, _record: Any) -> None:
+    # For open_store(create=False): the journal mode stays what it is, and SQLite itself refuses
+    # any write (query_only), so reading the history never changes the file.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA query_only = ON")
+    finally:
+        cursor.close()
+
+
 def _sqlite_begin(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITE) else "BEGIN")
 
@@ -303,13 +370,24 @@ def describe_error(exc: BaseException) -> str:
     return first or type(exc).__name__
 
 
-def _transient(exc: BaseException) -> bool:
-    """A lock or race another attempt can get past (SQLite busy, PostgreSQL deadlock/serialisation)."""
+def _transient(exc: BaseException, *, creating_schema: bool = False) -> bool:
+    """A lock or race another attempt can get past.
+
+    SQLite: busy or locked, by the driver's error code (its message on Python < 3.11).
+    PostgreSQL: serialisation failure, deadlock, lock not available; and a unique violation only
+    while ``creating_schema`` (two first runs creating the same tables), never when writing a run.
+    """
     orig = getattr(exc, "orig", None)
-    if getattr(orig, "sqlstate", None) in {"40001", "40P01", "55P03", "23505"}:
-        return True
-    text = str(orig if orig is not None else exc).lower()
-    return "database is locked" in text or "database table is locked" in text or "busy" in text
+    sqlstate = getattr(orig, "sqlstate", None)
+    if sqlstate is not None:
+        return sqlstate in _PG_RETRY or (creating_schema and sqlstate == _PG_UNIQUE_VIOLATION)
+    if isinstance(orig, sqlite3.Error):
+        code = getattr(orig, "sqlite_errorcode", None)
+        if isinstance(code, int):
+            return code & 0xFF in (_SQLITE_BUSY, _SQLITE_LOCKED)
+        text = str(orig).lower()
+        return "database is locked" in text or "database table is locked" in text
+    return False
 
 
 def _utc_naive(moment: datetime) -> datetime:
@@ -393,7 +471,8 @@ class HistoryStore:
 
         def write(conn: Connection) -> int:
             key = conn.execute(RUNS.insert().values(**run)).inserted_primary_key
-            assert key is not None  # every dialect we support returns the new id
+            if key is None or key[0] is None:  # every dialect we support returns the new id
+                raise StoreError(self._url, "cannot record the run: the database returned no id for it")
             run_id = int(key[0])
             for table, rows in ((CHECKS, checks), (FINDINGS, findings), (RULE_RESULTS, rules)):
                 if rows:
@@ -462,9 +541,17 @@ class HistoryStore:
                 return
             if version == 0 and not create:
                 raise NoHistoryStore(self._url, "has no runs yet; `gatekeeper run` creates its tables")
+            if not create:  # reading never writes: not even a migration
+                raise StoreError(
+                    self._url,
+                    f"schema version {version} is older than this gatekeeper's ({len(MIGRATIONS)}); "
+                    "run `gatekeeper run` once to upgrade it",
+                    f"history store {self._url} has schema version {version}, older than this gatekeeper's "
+                    f"({len(MIGRATIONS)}); run `gatekeeper run` once to upgrade it",
+                )
             self._in_write(self._migrate)
 
-        self._retrying(ensure, "open it")
+        self._retrying(ensure, "open it", creating_schema=True)
 
     def _migrate(self, conn: Connection) -> None:
         if conn.dialect.name == "postgresql":  # concurrent first runs: one creates, the others wait and see it
@@ -495,11 +582,11 @@ class HistoryStore:
         with self._engine.connect().execution_options(**{_WRITE: True}) as conn, conn.begin():
             return work(conn)
 
-    def _retrying(self, attempt: Callable[[], T], doing: str) -> T:
+    def _retrying(self, attempt: Callable[[], T], doing: str, *, creating_schema: bool = False) -> T:
         """Run ``attempt``, again after a lock or race; any database or file error becomes ``HistoryError``."""
         for number in range(_ATTEMPTS):
             try:
-                with _errors_as_history(self._url, doing):
+                with _errors_as_history(self._url, doing, creating_schema=creating_schema):
                     return attempt()
             except _Transient:
                 if number == _ATTEMPTS - 1:
@@ -513,13 +600,13 @@ class _Transient(Exception):
 
 
 @contextmanager
-def _errors_as_history(url: str, doing: str) -> Iterator[None]:
+def _errors_as_history(url: str, doing: str, *, creating_schema: bool = False) -> Iterator[None]:
     try:
         yield
     except HistoryError:
         raise
     except sa_exc.DBAPIError as exc:
-        if _transient(exc):
+        if _transient(exc, creating_schema=creating_schema):
             raise _Transient from None
         raise StoreError(url, f"cannot {doing}: {describe_error(exc)}") from None
     except (sa_exc.SQLAlchemyError, OSError) as exc:

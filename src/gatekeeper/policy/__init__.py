@@ -16,7 +16,7 @@ from gatekeeper import clock
 from gatekeeper.errors import GatekeeperError, PluginError, PolicyError, UsageError
 from gatekeeper.plugins import Plugins, load_plugins
 from gatekeeper.policy.errors import policy_error_from
-from gatekeeper.policy.model import CheckSpec, Policy, Rule, Waiver
+from gatekeeper.policy.model import CacheSettings, CheckSpec, Policy, Rule, Waiver
 from gatekeeper.policy.require import Requirement, RequireSyntaxError, parse_requirement, split_qualified
 from gatekeeper.policy.resolve import BUILTIN_PREFIX, Layer, Merged, builtin_packs, chain, merge, resolve_ref
 from gatekeeper.policy.source import Loc, PolicySource
@@ -55,6 +55,8 @@ class ResolvedPolicy:
     options: dict[str, BaseModel] = field(default_factory=dict)
     requirements: dict[str, list[Requirement]] = field(default_factory=dict)
     settings_origin: dict[str, tuple[PolicySource, Loc]] = field(default_factory=dict, repr=False)
+    #: Where each rule was written (its file and position), for errors found after loading (baselines).
+    rule_origin: dict[str, tuple[PolicySource, Loc]] = field(default_factory=dict, repr=False)
 
     @property
     def name(self) -> str:
@@ -82,6 +84,19 @@ class ResolvedPolicy:
 
 def canonical_json(policy: Policy) -> str:
     data = policy.model_dump(mode="json", by_alias=True, exclude={"extends"})
+    for rule in data["rules"]:  # keys added later, at their default: the digest of a policy without them stays
+        if rule.get("new_only") is False:
+            del rule["new_only"]
+        if rule.get("findings") and rule["findings"].get("baseline", ...) is None:
+            del rule["findings"]["baseline"]
+    if data.get("cache") == CacheSettings().model_dump(mode="json"):
+        del data["cache"]  # likewise: a policy that leaves the result cache at its defaults keeps its digest
+    if not data.get("settings"):
+        del data["settings"]  # and one without plugin settings
+    return _dumps(data)
+
+
+def _dumps(data: Mapping[str, Any]) -> str:
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
@@ -91,8 +106,7 @@ def canonical_digest(data: Mapping[str, Any]) -> str:
     The same text as ``canonical_json``, so for a record that was not altered it equals the
     verdict's ``policy.digest``, whatever version of gatekeeper reads it.
     """
-    text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return "sha256:" + hashlib.sha256(_dumps(data).encode("utf-8")).hexdigest()
 
 
 def find_policy(root: str | Path) -> str:
@@ -136,10 +150,17 @@ def load_policy(
     requirements = _validate_rules(merged)
     _validate_waivers(merged)
     _validate_settings(merged, plugins, disabled_plugins)
-    digest = "sha256:" + hashlib.sha256(canonical_json(merged.policy).encode("utf-8")).hexdigest()
+    digest = canonical_digest(json.loads(canonical_json(merged.policy)))
     sources = [layer.display for layer in layers]
     resolved = ResolvedPolicy(
-        merged.policy, digest, sources, plugins, options, requirements, dict(merged.settings_origin)
+        merged.policy,
+        digest,
+        sources,
+        plugins,
+        options,
+        requirements,
+        dict(merged.settings_origin),
+        dict(merged.rule_origin),
     )
     try:
         plugins.manager.hook.gatekeeper_policy_loaded(policy=resolved)
@@ -196,7 +217,7 @@ def policy_from_canonical(data: Mapping[str, Any], *, plugins: Plugins | None = 
                 raise policy_error_from(exc, source, checker.options, ("checks", name, "with")) from None
     except PolicyError as exc:
         raise _stored_error(exc) from None
-    digest = "sha256:" + hashlib.sha256(canonical_json(policy).encode("utf-8")).hexdigest()
+    digest = canonical_digest(json.loads(canonical_json(policy)))
     return ResolvedPolicy(policy, digest, [STORED_SOURCE], plugins, options, requirements)
 
 
@@ -221,6 +242,13 @@ def _validate_checks(merged: Merged, plugins: Plugins) -> dict[str, BaseModel]:
             options[name] = checker.options.model_validate(spec.with_)
         except ValidationError as exc:
             raise policy_error_from(exc, source, checker.options, (*loc, "with")) from None
+        if spec.scope == "changed" and not checker.supports_scope:
+            able = ", ".join(sorted(n for n, c in plugins.checkers.items() if c.supports_scope)) or "none installed"
+            raise PolicyError(
+                f"checks.{name}.scope: checker {spec.uses!r} cannot limit itself to changed files; remove "
+                f"'scope: changed' (checkers that can: {able})",
+                source.locate((*loc, "scope")),
+            )
         if name not in used:
             raise PolicyError(
                 f"checks.{name}: no rule reads this check; add a rule with 'check: {name}' or remove it",

@@ -11,8 +11,18 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
+from gatekeeper.durations import parse_duration
+from gatekeeper.errors import UsageError
 from gatekeeper.models import Severity
 
 Mode = Literal["enforce", "warn", "audit"]
@@ -40,6 +50,41 @@ class CheckSpec(_Strict):
     uses: str = Field(description="The checker's name, as `gatekeeper plugins` lists it.")
     with_: dict[str, Any] = Field(default_factory=dict, alias="with", description="The checker's own options.")
     timeout: float = Field(default=600.0, gt=0, description="Seconds before the check is stopped and errors.")
+    scope: Literal["all", "changed"] = Field(
+        default="all",
+        description="'changed': scan only the files changed since 'base' (for checkers that support it, "
+        "such as bandit and semgrep), and report findings in those files only.",
+    )
+    base: str | None = Field(
+        default=None,
+        min_length=1,
+        description="With scope: changed, the branch, tag or commit to compare with (default origin/main); "
+        "the change starts at the merge-base of it and HEAD.",
+    )
+
+    @field_validator("base")
+    @classmethod
+    def _base_is_a_ref(cls, value: str | None) -> str | None:
+        if value is not None and (not value.strip() or value.startswith("-")):
+            raise ValueError("must name a branch, tag or commit (and not start with '-')")
+        return value
+
+    @model_validator(mode="after")
+    def _base_needs_scope(self) -> CheckSpec:
+        if self.base is not None and self.scope != "changed":
+            raise ValueError("'base' only applies with 'scope: changed'")
+        return self
+
+    @model_serializer(mode="wrap")
+    def _omit_default_scope(self, handler: SerializerFunctionWrapHandler) -> Any:
+        # Left out at their defaults, so the digest of a policy that does not use them is what it was before.
+        data = handler(self)
+        if isinstance(data, dict):
+            if data.get("scope") == "all":
+                del data["scope"]
+            if "base" in data and data["base"] is None:
+                del data["base"]
+        return data
 
 
 class FindingsCondition(_Strict):
@@ -48,6 +93,12 @@ class FindingsCondition(_Strict):
     severity: Severity = Field(default=Severity.INFO, strict=False)
     max: int = Field(default=0, ge=0)
     ids: list[str] = Field(default_factory=list, description="Only count findings with these ids (globs).")
+    baseline: str | None = Field(
+        default=None,
+        min_length=1,
+        description="Only count findings absent from this baseline file (relative to the policy file), as "
+        "`gatekeeper baseline create --out FILE` writes it; each entry takes one finding out of the count.",
+    )
 
 
 class Rule(_Strict):
@@ -57,6 +108,11 @@ class Rule(_Strict):
         description="The check(s) whose results this rule reads.", json_schema_extra=_one_or_many_schema
     )
     findings: FindingsCondition | None = None
+    new_only: bool = Field(
+        default=False,
+        description="Only count findings absent from the repository's baseline (.gatekeeper-baseline.json at its "
+        "root, written by `gatekeeper baseline create`).",
+    )
     require: list[str] = Field(
         default_factory=list,
         description="Metric comparisons, e.g. 'failed == 0'.",
@@ -83,6 +139,12 @@ class Rule(_Strict):
             raise ValueError("a rule needs 'findings' or 'require' (or both) to decide anything")
         if not self.check:
             raise ValueError("a rule needs at least one check")
+        if self.new_only and self.findings is None:
+            raise ValueError("new_only needs a 'findings' condition: a baseline only takes findings out of its count")
+        if self.new_only and self.findings is not None and self.findings.baseline is not None:
+            raise ValueError(
+                "give new_only (the baseline at the repository root) or findings.baseline (a file), not both"
+            )
         return self
 
 
@@ -110,6 +172,40 @@ class Waiver(_Strict):
     reason: str = Field(min_length=1)
     owner: str = Field(min_length=1)
     expires: date = Field(strict=False)
+
+
+def _seconds_or_duration_schema(schema: dict[str, Any]) -> None:
+    schema["anyOf"] = [{"type": "integer", "minimum": 0}, {"type": "string", "pattern": "^([0-9]+[wdhms])+$"}]
+    schema.pop("type", None)
+    schema.pop("minimum", None)
+
+
+class CacheSettings(_Strict):
+    """``cache:``: how the result cache (``gatekeeper run`` without ``--no-cache``) treats this policy's checks."""
+
+    ttl_external: int = Field(
+        default=3600,
+        ge=0,
+        description="Seconds a cached result of a checker that asks the outside world (pip-audit's advisory "
+        "database) stays usable; a duration such as 30m or 2h is accepted too. 0: never cache them.",
+        json_schema_extra=_seconds_or_duration_schema,
+    )
+    max_size_mb: float = Field(
+        default=200,
+        gt=0,
+        description="Size of the cache folder, in MiB, above which the least recently used "
+        "results are deleted after a run.",
+    )
+
+    @field_validator("ttl_external", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                return int(parse_duration(value, "ttl_external").total_seconds())
+            except UsageError as exc:
+                raise ValueError(str(exc)) from None
+        return value
 
 
 class Policy(_Strict):
@@ -142,6 +238,10 @@ class Policy(_Strict):
     checks: dict[str, CheckSpec] = Field(default_factory=dict)
     rules: list[Rule] = Field(default_factory=list)
     waivers: list[Waiver] = Field(default_factory=list)
+    cache: CacheSettings = Field(
+        default_factory=CacheSettings,
+        description="Result cache settings (docs/cache.md). Each key set by a later file in the extends chain wins.",
+    )
 
     @field_validator("extends", "plugins", mode="before")
     @classmethod

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from gatekeeper.errors import PolicyError
 from gatekeeper.policy.errors import policy_error_from
-from gatekeeper.policy.model import MODE_STRICTNESS, CheckSpec, Mode, Policy, Rule, Waiver
+from gatekeeper.policy.model import MODE_STRICTNESS, CacheSettings, CheckSpec, Mode, Policy, Rule, Waiver
 from gatekeeper.policy.source import Loc, PolicySource, read_policy_file
 
 BUILTIN_PREFIX = "builtin:"
@@ -128,6 +128,7 @@ def merge(layers: list[Layer], top_dir: Path) -> Merged:
     plugins: list[str] = []
     settings: dict[str, dict[str, Any]] = {}
     max_waiver_days: int | None = None
+    cache: dict[str, Any] = {}  # the cache: keys set so far; a later file wins key by key
     merged = Merged(Policy(version=1), layers)
 
     for layer in layers:
@@ -161,6 +162,8 @@ def merge(layers: list[Layer], top_dir: Path) -> Merged:
             mode_allows, locked_by = False, layer.display  # any file may lock the mode; only its owner unlocks it
         if policy.max_waiver_days is not None:  # tighten only: the smallest limit in the chain applies
             max_waiver_days = min(policy.max_waiver_days, max_waiver_days or policy.max_waiver_days)
+        if "cache" in explicit:
+            cache.update({key: getattr(policy.cache, key) for key in policy.cache.model_fields_set})
         name = policy.name if "name" in explicit else name
         description = policy.description if "description" in explicit else description
         for check_name, spec in policy.checks.items():
@@ -210,6 +213,7 @@ def merge(layers: list[Layer], top_dir: Path) -> Merged:
         checks=checks,
         rules=list(rules.values()),
         waivers=waivers,
+        cache=CacheSettings(**cache),
     )
     return merged
 

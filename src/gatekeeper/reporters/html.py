@@ -28,7 +28,8 @@ CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'n
 COLOURS = {"pass": "#1a7f37", "fail": "#cf222e", "error": "#8250df", "warn": "#9a6700", "waived": "#57606a"}
 SEV_COLOURS = {"critical": "#8250df", "high": "#cf222e", "medium": "#bc4c00", "low": "#9a6700", "info": "#57606a"}
 
-_STYLE = """
+#: The page's CSS, shared with the history report (which adds its own after it).
+STYLE = """
 body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1f2328;background:#f6f8fa}
 header.banner{color:#fff;padding:20px 32px}
 header.banner h1{margin:0 0 6px;font-size:28px}
@@ -57,7 +58,8 @@ footer{padding:0 32px 24px;color:#57606a;font-size:13px}
 """
 
 
-def _e(text: object) -> str:
+def escape_html(text: object) -> str:
+    """``text`` as HTML text or attribute value (quotes escaped too); shared with the history report."""
     return escape(str(text), quote=True)
 
 
@@ -66,8 +68,9 @@ def _lines(text: str) -> str:
     return "\n".join(text.splitlines())
 
 
-def _badge(label: str, colour: str) -> str:
-    return f'<span class="badge" style="background:{colour}">{_e(label)}</span>'
+def badge(label: str, colour: str) -> str:
+    """A coloured pill with ``label`` in it; shared with the history report."""
+    return f'<span class="badge" style="background:{colour}">{escape_html(label)}</span>'
 
 
 def _where(loc: Location | None) -> str:
@@ -109,7 +112,7 @@ class _Sources:
         rows = []
         for number in range(start, end + 1):
             hit = ' class="hit"' if number == loc.line else ""
-            rows.append(f"<span{hit}><i>{number}</i>{_e(lines[number - 1])}</span>")
+            rows.append(f"<span{hit}><i>{number}</i>{escape_html(lines[number - 1])}</span>")
         return f'<pre class="code">{"".join(rows)}</pre>'
 
 
@@ -126,23 +129,25 @@ def _banner(verdict: Verdict) -> str:
         facts.append(("branch", subject.branch))
     seconds = (verdict.finished_at - verdict.started_at).total_seconds()
     facts.append(("finished", f"{verdict.finished_at.isoformat()} ({seconds:.1f}s)"))
-    dl = "".join(f"<div><dt>{_e(k)}</dt><dd>{_e(v)}</dd></div>" for k, v in facts)
+    dl = "".join(f"<div><dt>{escape_html(k)}</dt><dd>{escape_html(v)}</dd></div>" for k, v in facts)
     return (
         f'<header class="banner outcome-{verdict.outcome}" id="outcome" style="background:{colour}">'
-        f"<h1>gatekeeper: {_e(verdict.outcome.upper())}{audit}</h1>"
-        f'<p class="summary">{_e(verdict.summary)}</p><dl>{dl}</dl></header>'
+        f"<h1>gatekeeper: {escape_html(verdict.outcome.upper())}{audit}</h1>"
+        f'<p class="summary">{escape_html(verdict.summary)}</p><dl>{dl}</dl></header>'
     )
 
 
 def _rules_table(verdict: Verdict) -> str:
     rows = []
     for rule in sorted_rules(verdict.rules):
-        mode = "" if rule.mode in ("enforce", rule.outcome) else f' <span class="muted">({_e(rule.mode)})</span>'
-        description = f'<div class="muted">{_e(rule.description)}</div>' if rule.description else ""
+        mode = (
+            "" if rule.mode in ("enforce", rule.outcome) else f' <span class="muted">({escape_html(rule.mode)})</span>'
+        )
+        description = f'<div class="muted">{escape_html(rule.description)}</div>' if rule.description else ""
         rows.append(
-            f'<tr class="rule rule-{rule.outcome}" id="rule-{_e(rule.id)}"><td>{_badge(rule.outcome, COLOURS[rule.outcome])}'
-            f"{mode}</td><td><code>{_e(rule.id)}</code>{description}</td><td>{_e(rule.reason)}</td>"
-            f'<td class="mono">{_e(", ".join(rule.checks))}</td><td>{len(rule.findings)}</td><td>{len(rule.waived)}</td></tr>'
+            f'<tr class="rule rule-{rule.outcome}" id="rule-{escape_html(rule.id)}"><td>{badge(rule.outcome, COLOURS[rule.outcome])}'
+            f"{mode}</td><td><code>{escape_html(rule.id)}</code>{description}</td><td>{escape_html(rule.reason)}</td>"
+            f'<td class="mono">{escape_html(", ".join(rule.checks))}</td><td>{len(rule.findings)}</td><td>{len(rule.waived)}</td></tr>'
         )
     head = "<tr><th>Outcome</th><th>Rule</th><th>Why</th><th>Checks</th><th>Findings</th><th>Waived</th></tr>"
     return f'<section id="rules"><h2>Rules</h2><table>{head}{"".join(rows)}</table></section>'
@@ -157,7 +162,7 @@ def _bar(parts: list[tuple[float, str, str]], width: int = 320, height: int = 18
         w = width * value / total
         if w > 0:
             rects.append(
-                f'<rect x="{x:.1f}" width="{w:.1f}" height="{height}" fill="{colour}"><title>{_e(label)}</title></rect>'
+                f'<rect x="{x:.1f}" width="{w:.1f}" height="{height}" fill="{colour}"><title>{escape_html(label)}</title></rect>'
             )
         x += w
     return (
@@ -170,9 +175,9 @@ def _rate(label: str, check: CheckResult, metric: str) -> str:
     if metric in check.metrics:
         value = min(max(check.metrics[metric], 0.0), 1.0)
         chart = _bar([(value, "#1a7f37", f"{value:.1%}"), (1 - value, "#eaeef2", "")])
-        return f"<p>{_e(label)}: <b>{value:.1%}</b><br>{chart}</p>"
+        return f"<p>{escape_html(label)}: <b>{value:.1%}</b><br>{chart}</p>"
     if metric in check.not_applicable:
-        return f'<p>{_e(label)}: <span class="muted">not applicable: {_e(check.not_applicable[metric])}</span></p>'
+        return f'<p>{escape_html(label)}: <span class="muted">not applicable: {escape_html(check.not_applicable[metric])}</span></p>'
     return ""
 
 
@@ -193,7 +198,7 @@ def _figures(verdict: Verdict) -> str:
             )
             flaky = int(m.get("flaky", 0.0))
             cards.append(
-                f'<div class="figure tests"><h3>Tests: <code>{_e(check.name)}</code></h3>'
+                f'<div class="figure tests"><h3>Tests: <code>{escape_html(check.name)}</code></h3>'
                 f"<p><b>{int(m['total'])}</b> tests, {flaky} flaky</p>{_bar(parts)}<p>{legend}</p></div>"
             )
         elif check.uses in ("coverage", "diff-coverage"):
@@ -204,7 +209,7 @@ def _figures(verdict: Verdict) -> str:
             )
             if rates:
                 cards.append(
-                    f'<div class="figure coverage"><h3>Coverage: <code>{_e(check.name)}</code></h3>{rates}</div>'
+                    f'<div class="figure coverage"><h3>Coverage: <code>{escape_html(check.name)}</code></h3>{rates}</div>'
                 )
     if not cards:
         return ""
@@ -215,13 +220,13 @@ def _finding(item: Item, waived: bool, sources: _Sources) -> str:
     finding = item.finding
     sev = finding.severity.value
     cls = f"finding sev-{sev}" + (" waived" if waived else "")
-    tag = " " + _badge("waived", COLOURS["waived"]) if waived else ""
+    tag = " " + badge("waived", COLOURS["waived"]) if waived else ""
     url = finding.properties.get("url", "")
-    more = f' <a href="{_e(url)}" rel="noopener noreferrer">more</a>' if url.startswith("https://") else ""
+    more = f' <a href="{escape_html(url)}" rel="noopener noreferrer">more</a>' if url.startswith("https://") else ""
     return (
-        f'<li class="{cls}">{_badge(sev, SEV_COLOURS[sev])}{tag} <span class="mono where">{_e(_where(item.location))}</span> '
-        f'<code>{_e(finding.id)}</code> <span class="muted">({_e(item.check_name or item.uses)})</span>{more}'
-        f'<div class="msg">{_e(_lines(finding.message))}</div>{sources.context(item.location)}</li>'
+        f'<li class="{cls}">{badge(sev, SEV_COLOURS[sev])}{tag} <span class="mono where">{escape_html(_where(item.location))}</span> '
+        f'<code>{escape_html(finding.id)}</code> <span class="muted">({escape_html(item.check_name or item.uses)})</span>{more}'
+        f'<div class="msg">{escape_html(_lines(finding.message))}</div>{sources.context(item.location)}</li>'
     )
 
 
@@ -232,9 +237,9 @@ def _group(
     items = "".join(_finding(item, waived, sources) for item, waived in shown)
     if len(entries) > PER_RULE:
         items += f'<li class="muted">… and {len(entries) - PER_RULE} more (see the JSON or SARIF report)</li>'
-    badge = _badge(rule.outcome, COLOURS[rule.outcome]) + " " if rule else ""
+    label = badge(rule.outcome, COLOURS[rule.outcome]) + " " if rule else ""
     return (
-        f'<details open class="group" id="{_e(anchor)}"><summary>{badge}<code>{_e(title)}</code> '
+        f'<details open class="group" id="{escape_html(anchor)}"><summary>{label}<code>{escape_html(title)}</code> '
         f'<span class="muted">({len(entries)} finding(s))</span></summary><ol class="findings">{items}</ol></details>'
     )
 
@@ -259,10 +264,12 @@ def _checks(verdict: Verdict) -> str:
     for check in verdict.checks:
         tool = f"{check.tool.name} {check.tool.version or ''}".strip() if check.tool else ""
         colour = COLOURS["pass"] if check.status == "ok" else COLOURS["error"] if check.status == "error" else "#8c959f"
-        detail = _e(check.error or "") + "".join(f'<div class="muted">note: {_e(n)}</div>' for n in check.notes)
+        detail = escape_html(check.error or "") + "".join(
+            f'<div class="muted">note: {escape_html(n)}</div>' for n in check.notes
+        )
         rows.append(
-            f"<tr><td>{_badge(check.status, colour)}</td><td><code>{_e(check.name)}</code></td><td>{_e(check.uses)}</td>"
-            f"<td>{_e(tool)}</td><td>{check.duration_s:.1f}s</td><td>{len(check.inputs)}</td>"
+            f"<tr><td>{badge(check.status, colour)}</td><td><code>{escape_html(check.name)}</code></td><td>{escape_html(check.uses)}</td>"
+            f"<td>{escape_html(tool)}</td><td>{check.duration_s:.1f}s</td><td>{len(check.inputs)}</td>"
             f"<td>{len(check.findings)}</td><td>{detail}</td></tr>"
         )
     head = "<tr><th>Status</th><th>Check</th><th>Uses</th><th>Tool</th><th>Time</th><th>Inputs</th><th>Findings</th><th>Notes</th></tr>"
@@ -279,9 +286,9 @@ def _waivers(verdict: Verdict) -> str:
         colour = {"active": COLOURS["pass"], "expired": COLOURS["fail"], "stale": COLOURS["warn"]}[waiver.status]
         match = ", ".join(f"{k}: {v}" for k, v in sorted(waiver.match.items()))
         rows.append(
-            f'<tr class="waiver waiver-{waiver.status}"><td>{_badge(waiver.status, colour)}</td><td><code>{_e(waiver.rule)}</code></td>'
-            f'<td class="mono">{_e(match)}</td><td>{_e(waiver.reason)}</td><td>{_e(waiver.owner)}</td>'
-            f'<td>{_e(waiver.expires)} <span class="muted">{_e(due)}</span></td><td>{waiver.matched}</td></tr>'
+            f'<tr class="waiver waiver-{waiver.status}"><td>{badge(waiver.status, colour)}</td><td><code>{escape_html(waiver.rule)}</code></td>'
+            f'<td class="mono">{escape_html(match)}</td><td>{escape_html(waiver.reason)}</td><td>{escape_html(waiver.owner)}</td>'
+            f'<td>{escape_html(waiver.expires)} <span class="muted">{escape_html(due)}</span></td><td>{waiver.matched}</td></tr>'
         )
     head = "<tr><th>Status</th><th>Rule</th><th>Match</th><th>Reason</th><th>Owner</th><th>Expires</th><th>Matched</th></tr>"
     return f'<section id="waivers"><h2>Waivers</h2><table>{head}{"".join(rows)}</table></section>'
@@ -291,15 +298,15 @@ def render_html(verdict: Verdict, options: RenderOptions) -> str:
     sources = _Sources(options.source_root)
     title = f"gatekeeper: {verdict.outcome.upper()} — {verdict.policy.name}"
     footer = (
-        f"<footer>policy <code>{_e(verdict.policy.name)}</code> <code>{_e(verdict.policy.digest)}</code>"
-        f" from {_e(', '.join(verdict.policy.sources) or '-')} · gatekeeper {_e(verdict.gatekeeper_version)}</footer>"
+        f"<footer>policy <code>{escape_html(verdict.policy.name)}</code> <code>{escape_html(verdict.policy.digest)}</code>"
+        f" from {escape_html(', '.join(verdict.policy.sources) or '-')} · gatekeeper {escape_html(verdict.gatekeeper_version)}</footer>"
     )
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         f'<meta http-equiv="Content-Security-Policy" content="{CSP}">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{_e(title)}</title><style>{_STYLE}</style></head><body>",
+        f"<title>{escape_html(title)}</title><style>{STYLE}</style></head><body>",
         _banner(verdict),
         "<main>",
         _rules_table(verdict),

@@ -71,8 +71,10 @@ def render_text(verdict: Verdict, options: RenderOptions) -> str:
             f": {check.error}" if check.error else f", {len(check.inputs)} input(s), {len(check.findings)} finding(s)"
         )
         cstyle = "green" if check.status == "ok" else "bold magenta"
+        cached = " (cached)" if check.cached else ""
         console.print(
-            f"  [{cstyle}]{check.status:7}[/] {escape(check.name)}{escape(tool)} {check.duration_s:.1f}s{escape(detail)}"
+            f"  [{cstyle}]{check.status:7}[/] {escape(check.name)}{escape(tool)} {check.duration_s:.1f}s{cached}"
+            f"{escape(detail)}"
         )
         for note in check.notes:
             console.print(f"      note: {escape(note)}")

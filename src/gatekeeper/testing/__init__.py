@@ -52,7 +52,7 @@ CI_MARKERS = ("CI", "GITHUB_ACTIONS", "GITLAB_CI", "TF_BUILD", "GITHUB_STEP_SUMM
 def make_policy(
     data: Mapping[str, Any],
     *,
-    plugins: Sequence[object] = (),
+    plugins: Sequence[object | tuple[str, object]] = (),
     entry_points: bool = True,
     folder: Path | None = None,
 ) -> ResolvedPolicy:
@@ -66,10 +66,12 @@ def make_policy(
     from gatekeeper.policy import load_policy
 
     document = {"version": 1, **data}
-    target = Path(folder) if folder is not None else Path(tempfile.mkdtemp(prefix="gatekeeper-policy-"))
-    path = target / "gatekeeper.yaml"
+    if folder is None:  # loaded before the folder goes: the policy keeps no handle on its file
+        with tempfile.TemporaryDirectory(prefix="gatekeeper-policy-") as scratch:
+            return make_policy(data, plugins=plugins, entry_points=entry_points, folder=Path(scratch))
+    path = Path(folder) / "gatekeeper.yaml"
     path.write_text(json.dumps(document, indent=2, default=str), encoding="utf-8")  # JSON is YAML
-    local = [(target / p).resolve() for p in document.get("plugins", [])]
+    local = [(Path(folder) / p).resolve() for p in document.get("plugins", [])]
     loaded = load_plugins(local, entry_points=entry_points, extra=plugins)
     return load_policy(path, plugins=loaded)
 
@@ -88,7 +90,7 @@ def run_checker(
     root: Path | str,
     options: Mapping[str, Any] | None = None,
     *,
-    plugins: Sequence[object] = (),
+    plugins: Sequence[object | tuple[str, object]] = (),
     entry_points: bool = True,
     timeout: float = 120.0,
 ) -> CheckResult:
@@ -114,7 +116,7 @@ def render_report(
     verdict: Verdict,
     format_name: str,
     *,
-    plugins: Sequence[object] = (),
+    plugins: Sequence[object | tuple[str, object]] = (),
     entry_points: bool = True,
     options: RenderOptions | None = None,
 ) -> str:
@@ -131,10 +133,11 @@ def run_cli(
 ) -> subprocess.CompletedProcess[str]:
     """The real console command (``python -m gatekeeper ARGS``) in ``cwd``, as a CI step runs it.
 
-    CI variables of the test's own environment are cleared (a test opts in through ``env``),
-    and ``NO_COLOR`` is set so output can be compared as text.
+    CI variables and ``GATEKEEPER_*`` settings of the test's own environment are cleared (a
+    test opts in through ``env``), so a developer's history store or webhook URL is never
+    used; ``NO_COLOR`` is set so output can be compared as text.
     """
-    base = {k: v for k, v in os.environ.items() if k not in CI_MARKERS}
+    base = {k: v for k, v in os.environ.items() if k not in CI_MARKERS and not k.startswith("GATEKEEPER_")}
     return subprocess.run(
         [sys.executable, "-m", "gatekeeper", *args],
         cwd=cwd,

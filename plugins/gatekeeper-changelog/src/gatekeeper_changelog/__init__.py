@@ -106,12 +106,14 @@ class ChangelogOptions(BaseModel):
         default_factory=lambda: ["src/**"],
         min_length=1,
         description="Globs (.gitignore style, '**' for any folders; a later '!glob' takes paths back) of the files "
-        "whose change needs a changelog entry. A rename counts when either name matches; the changelog itself "
-        "never counts.",
+        "whose change needs a changelog entry, relative to the gated folder (gatekeeper's root, e.g. services/api "
+        "for `gatekeeper run services/api`; the repository root when gating all of it). A rename counts when "
+        "either name matches; the changelog itself never counts.",
     )
     changelog: str = Field(
         default="CHANGELOG.md",
-        description="The changelog file, relative to the repository root; at least one line must be added to it.",
+        description="The changelog file, relative to the gated folder (gatekeeper's root, which is the repository "
+        "root only when gating all of it); at least one line must be added to it.",
     )
     base: str = Field(
         default="origin/main",

@@ -11,12 +11,17 @@ Posting uses the standard library only (``urllib.request``). It retries connecti
 timeouts, 5xx and 429 answers with a doubling backoff, and never follows redirects. A failure
 to post never changes the verdict or the exit code: it is one warning line on stderr, with the
 URL's credentials, query and secret-looking path segments redacted.
+
+Delivery is at least once: an attempt that timed out may still have arrived, and is sent again.
+Every attempt carries the same ``Idempotency-Key`` header (``idempotency_key``), so a receiver
+can drop the repeats.
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
+import hashlib
 import json
 import os
 import re
@@ -38,6 +43,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ENV_URL",
+    "IDEMPOTENCY_HEADER",
     "MAX_RULES",
     "PLUGIN",
     "SCHEMA",
@@ -45,6 +51,7 @@ __all__ = [
     "PostResult",
     "WebhookSettings",
     "build_payload",
+    "idempotency_key",
     "notify",
     "post",
     "redact_url",
@@ -75,7 +82,17 @@ OUTCOMES: tuple[Outcome, ...] = ("pass", "fail", "error")
 
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_RESERVED_HEADERS = {"content-type", "content-length", "host", "user-agent", "transfer-encoding", "connection"}
+_RESERVED_HEADERS = {
+    "content-type",
+    "content-length",
+    "host",
+    "user-agent",
+    "transfer-encoding",
+    "connection",
+    "idempotency-key",
+}
+#: The header that lets a receiver drop a verdict it already has (delivery is at least once).
+IDEMPOTENCY_HEADER = "Idempotency-Key"
 _NUMBER = re.compile(r"^\d+(\.\d+)?$")
 
 #: How the retry loop waits; a module attribute so tests can record the waits instead.
@@ -215,6 +232,17 @@ def build_payload(verdict: Verdict) -> dict[str, Any]:
         "gatekeeper_version": verdict.gatekeeper_version,
         "finished_at": times["finished_at"],
     }
+
+
+def idempotency_key(verdict: Verdict) -> str:
+    """The ``Idempotency-Key`` sent with every attempt to post ``verdict``: the same for each retry.
+
+    The hex sha256 of the policy digest, the subject's commit (empty when none) and ``finished_at``
+    as the payload spells it, joined by newlines: one gate run, one key.
+    """
+    payload = build_payload(verdict)
+    parts = (payload["policy"]["digest"], payload["subject"]["commit"] or "", payload["finished_at"])
+    return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()
 
 
 def render_payload(verdict: Verdict, options: RenderOptions | None = None) -> str:
@@ -451,7 +479,7 @@ def notify(verdict: Verdict, policy: ResolvedPolicy) -> PostResult | None:
         timeout=settings.timeout,
         retries=settings.retries,
         backoff=settings.backoff,
-        headers=settings.headers,
+        headers={**settings.headers, IDEMPOTENCY_HEADER: idempotency_key(verdict)},
         token=token,
     )
     if not result.ok:
