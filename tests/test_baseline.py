@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from gatekeeper import GatekeeperError, PolicyError, Verdict, evaluate, load_policy
+from gatekeeper import GatekeeperError, PolicyError, UsageError, Verdict, evaluate, load_policy
 from gatekeeper.baseline import (
     DEFAULT_BASELINE,
     Baseline,
@@ -536,3 +536,23 @@ def test_sarif_results_keep_their_fingerprints_when_the_file_moves(tmp_path: Pat
     assert fingerprint_of(log("a/x.py", 2)) == fingerprint_of(log("b/y.py", 4))
     partial = {"primaryLocationLineHash": "abc:1"}
     assert fingerprint_of(log("a/x.py", 2, partial)) == fingerprint_of(log("b/y.py", 9, partial))
+
+
+def test_a_baseline_over_a_scan_of_changed_files_only_is_refused(policy, repo: Path) -> None:
+    """Fingerprints do not name files: in a scan of changed files, a new copy of a known issue would be
+    taken for the known one elsewhere. So a baseline rule never reads a scoped check."""
+    create_baseline(policy(one_check(findings("A"))), repo)
+    body = """
+checks:
+  sast: {uses: bandit%s}
+rules:
+  - id: r
+    check: sast
+    new_only: true
+    findings: {}
+"""
+    scoped = policy(body % ", scope: changed, base: main")
+    with pytest.raises(UsageError, match=r"rule 'r' counts findings against a baseline.*'sast' is limited to changed"):
+        evaluate(scoped, repo, today=TODAY)
+    with pytest.raises(UsageError, match=r"limited to changed files \(--changed-since main\)"):
+        evaluate(policy(body % ""), repo, today=TODAY, changed_since="main")

@@ -698,6 +698,20 @@ rules:
     assert cached.checks[0].cached is False and comparable(cached) == comparable(uncached)
 
 
+def test_semgrep_is_cached_when_it_reads_files_of_no_rule_language_suffix(flawed: Path, tmp_path: Path) -> None:
+    """Django ships conf/project_template/manage.py-tpl, which semgrep scans: a file it reads but the key
+    left out would make every run a miss (the benchmark on Django found it)."""
+    (flawed / "app" / "manage.py-tpl").write_text("import os\nos.system('x')\n")
+    body = "version: 1\nchecks:\n  patterns: {uses: semgrep, with: OPTIONS}\nrules:\n  - {id: r, check: patterns, findings: {max: 99}}\n"
+    options = "{paths: [app]}"
+    cache = tmp_path / "cache"
+    first = scan(flawed, cache, options, body)
+    assert first.checks[0].status == "ok", first.checks[0].error
+    assert scan(flawed, cache, options, body).checks[0].cached is True
+    (flawed / "app" / "manage.py-tpl").write_text("import os\n")
+    assert scan(flawed, cache, options, body).checks[0].cached is False  # and its content is in the key
+
+
 def test_a_check_scoped_to_changed_files_is_not_cached(flawed: Path, tmp_path: Path) -> None:
     def git(*args: str) -> None:
         subprocess.run(["git", *args], cwd=flawed, check=True, capture_output=True)

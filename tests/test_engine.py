@@ -410,3 +410,21 @@ def test_a_policy_loaded_hook_that_raises_is_a_plugin_error_at_load(load: Callab
     with pytest.raises(PluginError) as caught:
         load(one_check("{}"), extra=("policy_loaded_raises.py",))
     assert str(caught.value) == "a plugin raised in gatekeeper_policy_loaded: ValueError: this policy is refused"
+
+
+def test_a_relative_root_is_not_applied_twice(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`gatekeeper run some/dir` from elsewhere: report checkers read some/dir/reports, not some/dir/some/dir."""
+    project = tmp_path / "project"
+    (project / "reports").mkdir(parents=True)
+    (project / "reports" / "junit.xml").write_text(
+        '<testsuite name="s" tests="1"><testcase classname="c" name="t"/></testsuite>', encoding="utf-8"
+    )
+    policy = project / "gatekeeper.yaml"
+    policy.write_text(
+        "version: 1\nchecks: {tests: {uses: junit, with: {reports: [reports/junit.xml]}}}\nrules: [{id: green, check: tests, require: ['failed == 0']}]\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    verdict = evaluate(load_policy(policy, entry_points=False), "project")
+    assert verdict.checks[0].status == "ok", verdict.checks[0].error
+    assert [i.path for i in verdict.checks[0].inputs] == ["reports/junit.xml"]
+    assert verdict.outcome == "pass"

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from gatekeeper import clock
 from gatekeeper.baseline import load_baselines
@@ -73,7 +73,7 @@ def evaluate(
     checks whose inputs did not change, and keep the new ones (``docs/cache.md``). None, the
     default, runs every check.
     """
-    root_path = Path(root)
+    root_path = Path(root).absolute()  # checkers join paths to it; a relative root would be applied twice
     if not root_path.is_dir():
         raise UsageError(f"{root}: not a directory; pass the repository to gate")
     if mode is not None and mode not in MODE_STRICTNESS:
@@ -82,7 +82,8 @@ def evaluate(
         raise UsageError(f"--changed-since {changed_since!r}: name a branch, tag or commit (not starting with '-')")
     started_at = clock.now()  # one reading decides the date waivers are judged at, and replay reads it back
     effective_mode: Mode = mode or policy.policy.mode
-    baselines = load_baselines(policy, root_path)
+    baselines = load_baselines(policy, Path(root))  # as given: its messages name the path the user typed
+    _refuse_scoped_baselines(policy, baselines, changed_since)
     session = None
     if cache is not None:
         from gatekeeper.cache import ResultCache
@@ -121,6 +122,22 @@ def evaluate(
     return verdict
 
 
+def _refuse_scoped_baselines(policy: ResolvedPolicy, baselines: dict[str, Any], changed_since: str | None) -> None:
+    """A baseline needs the whole scan: fingerprints do not name files, so in a scan of changed files
+    only, a new copy of a known issue would be taken for the known one. Refused, never guessed."""
+    for rule in policy.policy.rules:
+        if rule.id not in baselines:
+            continue
+        for name in rule.check:
+            spec = policy.policy.checks[name]
+            if scope_base(spec, policy.plugins.checkers.get(spec.uses), changed_since) is not None:
+                why = f"--changed-since {changed_since}" if changed_since is not None else "scope: changed"
+                raise UsageError(
+                    f"rule {rule.id!r} counts findings against a baseline, which needs the whole scan, but check "
+                    f"{name!r} is limited to changed files ({why}); run it on everything, or drop the baseline"
+                )
+
+
 def _version() -> str:
     from gatekeeper import __version__
 
@@ -137,6 +154,7 @@ class _Worker(threading.Thread):
         emit: Callable[[str, str], None],
         changed_since: str | None = None,
         cache: CacheSession | None = None,
+        jobs: int | None = None,
     ):
         super().__init__(name=f"gatekeeper-check-{name}", daemon=True)
         self.policy, self.check, self.slots, self.emit = policy, name, slots, emit
@@ -148,6 +166,7 @@ class _Worker(threading.Thread):
             timeout=spec.timeout,
             on_progress=report,
             changed_since=scope_base(spec, policy.plugins.checkers.get(spec.uses), changed_since),
+            jobs=jobs,
         )
         self.begun = threading.Event()
         self.output: CheckOutput | None = None
@@ -208,7 +227,8 @@ def run_checks(
     changed_since: str | None = None,
     cache: CacheSession | None = None,
 ) -> dict[str, CheckResult]:
-    """Run every check, at most ``jobs`` at once; each result's status says how it went.
+    """Run every check, at most ``jobs`` at once; each result's status says how it went. A check that runs
+    processes of its own in parallel (bandit's shards, semgrep's ``--jobs``) runs at most ``jobs`` too.
 
     With ``cache``, a check whose cached result is still valid is not run: its result comes back
     with ``cached: true`` and the lookup's duration; the ``ok`` results of checks that ran are stored.
@@ -236,6 +256,7 @@ def run_checks(
             lambda kind, message, name=name: emit(name, kind, message),  # type: ignore[misc]
             changed_since,
             cache,
+            max(1, jobs),  # the run's budget also bounds a check's own processes (CheckContext.workers)
         )
         workers.append(worker)
         worker.start()

@@ -50,7 +50,7 @@ class Severity(str, Enum):
 _SEVERITY_RANK = {s: i for i, s in enumerate(Severity)}
 
 CheckStatus = Literal["ok", "error", "skipped"]
-RuleOutcome = Literal["pass", "fail", "warn", "waived", "error"]
+RuleOutcome = Literal["pass", "fail", "warn", "waived", "skipped", "error"]
 VerdictOutcome = Literal["pass", "fail", "error"]
 
 

@@ -5,6 +5,12 @@ rule ``error`` (unless the rule says ``on_error`` / ``on_skipped``); then findin
 requirements decide pass/fail; waivers may turn a fail into ``waived``; the rule's
 mode may turn a fail into ``warn``. Any ``error`` makes the verdict ``error``.
 
+Before all of that, a rule with ``when:`` conditions (``gatekeeper.policy.conditions``) is
+``skipped`` when one is false, and ``error`` when a fact they name is unavailable. After it, a
+rule with ``effective_on`` that ``fail``s before that date is reported as ``warn`` (staged
+rollout); an ``error`` stays ``error``. ``skipped`` never blocks: a verdict whose rules are all
+skipped passes, as the policy said when they apply.
+
 Counting findings: a finding below the rule's severity or outside its ``ids`` is ignored;
 then, for a rule with a baseline (``new_only`` / ``findings.baseline``), a finding the baseline
 accounts for is taken out (``baselined``: it is not new); then a ``match`` waiver may take it
@@ -18,13 +24,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from fnmatch import fnmatchcase
-from typing import Literal
+from typing import Any, Literal
 
 from gatekeeper.baseline import Baseline, baseline_of
 from gatekeeper.models import CheckResult, Finding, RuleOutcome, RuleResult, VerdictOutcome, WaiverReport
 from gatekeeper.policy import ResolvedPolicy
-from gatekeeper.policy.model import Mode, Rule, Waiver
-from gatekeeper.policy.require import MissingMetric, lookup_in, split_qualified
+from gatekeeper.policy.conditions import evaluate_conditions, parse_conditions
+from gatekeeper.policy.model import Mode, Policy, Rule, Waiver
+from gatekeeper.policy.require import MissingMetric, RequireSyntaxError, lookup_in, split_qualified
 
 
 @dataclass
@@ -58,10 +65,11 @@ def decide(
     """
     states = [_WaiverState(w, active=w.expires >= today) for w in resolved.policy.waivers]
     rules = [
-        _decide_rule(rule, resolved, results, states, default_mode=mode, baselines=baselines or {})
+        _decide_rule(rule, resolved, results, states, default_mode=mode, baselines=baselines or {}, today=today)
         for rule in resolved.policy.rules
     ]
-    waivers = [_waiver_report(state) for state in states]
+    not_applied = {r.id for r in rules if r.outcome == "skipped"}
+    waivers = [_waiver_report(state, rule_skipped=state.waiver.rule in not_applied) for state in states]
     outcome: VerdictOutcome = "pass"
     if any(r.outcome == "error" for r in rules):
         outcome = "error"
@@ -71,6 +79,46 @@ def decide(
 
 
 def _decide_rule(
+    rule: Rule,
+    resolved: ResolvedPolicy,
+    results: dict[str, CheckResult],
+    states: list[_WaiverState],
+    default_mode: Mode,
+    baselines: Mapping[str, Baseline],
+    today: date,
+) -> RuleResult:
+    """``when:`` first (skipped / error), then the checks decide, then ``effective_on`` softens a failure."""
+    applies = ""
+    if rule.when:
+        try:
+            conditions = parse_conditions(rule, resolved.policy.checks)
+        except RequireSyntaxError as exc:  # validated at load; a policy built otherwise still fails closed
+            conditions, outcome, why = [], "error", f"cannot read when: {exc}"
+        else:
+            outcome, why = evaluate_conditions(conditions, results)
+        if outcome != "apply":
+            return RuleResult(
+                id=rule.id,
+                description=rule.description,
+                checks=list(rule.check),
+                mode=rule.mode or default_mode,
+                outcome="error" if outcome == "error" else "skipped",
+                reason=why,
+            )
+        applies = why
+    decided = _decide_checks(rule, resolved, results, states, default_mode, baselines)
+    if applies:
+        decided = decided.model_copy(update={"reason": f"{applies}; {decided.reason}"})
+    if rule.effective_on is not None and today < rule.effective_on and decided.outcome == "fail":
+        start = rule.effective_on.isoformat()
+        days = (rule.effective_on - today).days
+        decided = decided.model_copy(
+            update={"outcome": "warn", "reason": f"{decided.reason} (enforced from {start}, in {days} day(s))"}
+        )
+    return decided
+
+
+def _decide_checks(
     rule: Rule,
     resolved: ResolvedPolicy,
     results: dict[str, CheckResult],
@@ -250,12 +298,12 @@ def _matches(waiver: Waiver, finding: Finding) -> bool:
     return match.fingerprint is None or finding.fingerprint == match.fingerprint
 
 
-def _waiver_report(state: _WaiverState) -> WaiverReport:
+def _waiver_report(state: _WaiverState, *, rule_skipped: bool = False) -> WaiverReport:
     w = state.waiver
     status: Literal["active", "expired", "stale"] = "active"
     if not state.active:
         status = "expired"
-    elif state.matched == 0:
+    elif state.matched == 0 and not rule_skipped:  # a rule whose when: is false had nothing to match
         status = "stale"
     match = {k: v for k, v in (w.match.model_dump() if w.match else {}).items() if v is not None}
     return WaiverReport(
@@ -274,7 +322,7 @@ def _summary(outcome: VerdictOutcome, rules: list[RuleResult], waivers: list[Wai
         return [r.id for r in rules if r.outcome == kind]
 
     parts = [f"{len(rules)} rule(s)"]
-    for kind in ("error", "fail", "warn", "waived"):
+    for kind in ("error", "fail", "warn", "waived", "skipped"):
         if ids(kind):
             parts.append(f"{kind}: {', '.join(ids(kind))}")
     expired = sum(1 for w in waivers if w.status == "expired")
@@ -291,3 +339,14 @@ def _summary(outcome: VerdictOutcome, rules: list[RuleResult], waivers: list[Wai
     if mode == "audit":
         text += " (audit mode: not enforced)"
     return text
+
+
+def upcoming_enforcement(policy: Policy, today: date) -> list[tuple[str, date, int]]:
+    """Rules with an ``effective_on`` after ``today``: (rule id, date, days until then), soonest first."""
+    upcoming = [(r.id, r.effective_on, (r.effective_on - today).days) for r in policy.rules if r.effective_on]
+    return sorted([item for item in upcoming if item[2] > 0], key=lambda item: (item[1], item[0]))
+
+
+def shown_rule(rule: dict[str, Any]) -> dict[str, Any]:
+    """A dumped rule without ``when``/``effective_on`` at their defaults, as ``policy show`` prints it."""
+    return {k: v for k, v in rule.items() if not (k == "when" and v == []) and not (k == "effective_on" and v is None)}

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import sys
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -217,3 +219,109 @@ def test_a_baseline_does_not_count_as_scanned_input(tmp_path: Path) -> None:
     verdict = _gate(tmp_path, "{baseline: baseline.json}")
     assert verdict.checks[0].status == "error"
     assert "read no input" in (verdict.checks[0].error or "")
+
+
+# --- which files are scanned: gatekeeper chooses them, gitignore-style 'exclude' -------------------
+
+SHELL = "import subprocess\n\n\ndef run(cmd):\n    subprocess.call(cmd, shell=True)\n"
+#: Source files whose paths hold an exclude entry as a substring (bandit's own -x skipped them) ...
+SOURCES = ["src/distance.py", "src/rebuild.py", "src/builder/x.py", "src/venvs.py", "src/node_modules_x.py"]
+#: ... and what the default 'exclude' leaves out, at the root and (a bare name: any depth) below it.
+NOT_SOURCES = ["build/x.py", "dist/x.py", "node_modules/x.py", ".venv/lib/x.py", "pkg/build/x.py", "a/__pycache__/x.py"]
+
+
+def _flawed_tree(root: Path) -> Path:
+    for name in [*SOURCES, *NOT_SOURCES]:
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(SHELL)
+    return root
+
+
+def _default_pack_check(root: Path, check: str, **options: object) -> Verdict:
+    """The built-in default pack's check as the pack writes it (``options`` added), on ``root``."""
+    from ruamel.yaml import YAML
+
+    from gatekeeper.policy.resolve import packs_dir
+
+    spec = YAML(typ="safe").load((packs_dir() / "default.yaml").read_text())["checks"][check]
+    spec["with"] = {**spec.get("with", {}), **options}
+    policy = {"version": 1, "checks": {check: spec}, "rules": [{"id": "r", "check": check, "findings": {"max": 0}}]}
+    (root.parent / "policy.yaml").write_text(json.dumps(policy))
+    return evaluate(load_policy(root.parent / "policy.yaml", entry_points=False), root, today=date(2026, 1, 1))
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_the_default_excludes_never_skip_a_source_file_by_substring(jobs: int, tmp_path: Path) -> None:
+    root = _flawed_tree(tmp_path / "repo")
+    check = _default_pack_check(root, "python-security", jobs=jobs, shard_min_files=1).checks[0]
+    assert check.status == "ok", check.error
+    assert sorted(i.path for i in check.inputs) == sorted(SOURCES)
+    assert check.metrics["files_scanned"] == len(SOURCES)
+    assert {f.path for f in check.findings if f.id == "B602"} == set(SOURCES)
+
+
+def test_an_anchored_exclude_leaves_out_the_roots_folder_only(tmp_path: Path) -> None:
+    root = _flawed_tree(tmp_path / "repo")
+    verdict = _gate(root, "{exclude: [/build, ./dist, node_modules, .venv/, __pycache__]}")
+    check = verdict.checks[0]
+    assert check.status == "ok", check.error
+    assert sorted(i.path for i in check.inputs) == sorted([*SOURCES, "pkg/build/x.py"])
+
+
+def test_negation_and_globs_work_as_in_gitignore(tmp_path: Path) -> None:
+    root = _flawed_tree(tmp_path / "repo")
+    (root / "src/api_pb2.py").write_text(SHELL)
+    check = _gate(root, "{exclude: ['*_pb2.py', 'src/*', '!src/distance.py', build, dist, node_modules, .venv, "
+                        "__pycache__]}").checks[0]  # fmt: skip
+    assert check.status == "ok", check.error
+    assert sorted(i.path for i in check.inputs) == ["src/distance.py"]
+
+
+def test_the_cache_key_hashes_exactly_the_files_scanned(tmp_path: Path) -> None:
+    from gatekeeper.checkers._cache_keys import bandit_inputs
+
+    root = _flawed_tree(tmp_path / "repo")
+    ctx = CheckContext(root=root, check="t", timeout=60)
+    keys = bandit_inputs(ctx, BanditOptions())
+    assert keys is not None and sorted(map(str, keys.files)) == sorted(SOURCES)
+    assert run(ctx, BanditOptions()).metrics["files_scanned"] == len(SOURCES)
+
+
+def test_a_changed_file_in_an_excluded_folder_is_out_of_scope(tmp_path: Path) -> None:
+    from gatekeeper.checkers.bandit import _walk
+
+    root = _flawed_tree(tmp_path / "repo")
+    tree = _walk(CheckContext(root=root, check="t", timeout=60), BanditOptions(paths=["src", "pkg"]))
+    assert tree.files == sorted(SOURCES)
+    assert tree.would_scan("src/deleted.py") and tree.would_scan("src/dist_utils.py")
+    assert not tree.would_scan("pkg/build/gone.py") and not tree.would_scan("src/notes.txt")
+    assert not tree.would_scan("tools/x.py")  # not under 'paths'
+
+
+def test_a_file_bandit_leaves_out_is_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every file named to bandit must come back in its report (a configuration of its own may drop some)."""
+    import gatekeeper.checkers.bandit as bandit_checker
+
+    root = _flawed_tree(tmp_path / "repo")
+    real = bandit_checker.run_tool
+
+    def dropping(argv: list[str], *args: Any, **kwargs: Any) -> Any:
+        result = real(argv, *args, **kwargs)
+        if "--version" in argv:
+            return result
+        data = json.loads(result.stdout)
+        data["metrics"].pop("./src/distance.py")
+        data["results"] = [r for r in data["results"] if r["filename"] != "./src/distance.py"]
+        return dataclasses.replace(result, stdout=json.dumps(data))
+
+    monkeypatch.setattr(bandit_checker, "run_tool", dropping)
+    check = _gate(root).checks[0]
+    assert check.status == "error"
+    assert check.error is not None and check.error.startswith(
+        "bandit left out 1 of the files it was given: src/distance.py"
+    )
+
+
+def test_an_invalid_exclude_pattern_is_a_policy_error() -> None:
+    with pytest.raises(ValueError, match="not a valid gitignore-style pattern"):
+        BanditOptions(exclude=["build", "!"])

@@ -42,7 +42,7 @@ def _tree(root: Path) -> Path:
         "src/app/api_pb2.py": EVAL,
         "tools/script.py": SHELL,
         "tools/notes.txt": "eval(x)\n",
-        "build/lib/app/a.py": PICKLE,  # bandit's -x build: a root folder becomes build/*, which ./build/... escapes
+        "build/lib/app/a.py": PICKLE,  # left out by the default 'exclude' (bandit's own -x build did not)
         "setup.py": CLEAN,
     }
     for name, text in files.items():
@@ -51,7 +51,8 @@ def _tree(root: Path) -> Path:
     return root
 
 
-def _gate(root: Path, with_: str) -> Verdict:
+def _gate(root: Path, with_: str, jobs: int | None = 8) -> Verdict:
+    """The gate; the run's ``jobs`` (8 by default, more than the test machine may have) bounds the shards."""
     policy = root.parent / f"{root.name}-policy.yaml"
     policy.write_text(
         f"""
@@ -62,7 +63,7 @@ rules:
   - {{id: no-high, check: sast, findings: {{severity: high, max: 0}}}}
 """
     )
-    return evaluate(load_policy(policy, entry_points=False), root, today=date(2026, 1, 1))
+    return evaluate(load_policy(policy, entry_points=False), root, jobs=jobs, today=date(2026, 1, 1))
 
 
 def _same(single: CheckResult, sharded: CheckResult) -> None:
@@ -115,13 +116,15 @@ def test_paths_excludes_and_a_baseline_give_the_same_result_sharded(tmp_path: Pa
     _same(single, sharded)
 
 
-def test_the_exclude_quirks_of_bandit_are_kept_when_sharded(tmp_path: Path) -> None:
-    """``-x build`` with a root folder ``build`` does not exclude ``./build/...`` in bandit: neither run does."""
+def test_excludes_are_gitignore_patterns_the_same_sharded_or_not(tmp_path: Path) -> None:
+    """A bare name matches a folder at any depth, never a substring (bandit's -x matched ``gen`` in ``general``)."""
     root = _tree(tmp_path / "tree")
+    (root / "src/app/general.py").write_text(EVAL)
     with_ = "exclude: [build, gen]"
     single = _gate(root, f"{{{with_}, jobs: 1}}").checks[0]
-    assert "build/lib/app/a.py" in {i.path for i in single.inputs}
-    assert "src/gen/generated.py" not in {i.path for i in single.inputs}  # "gen" is no folder of the root
+    scanned = {i.path for i in single.inputs}
+    assert "build/lib/app/a.py" not in scanned and "src/gen/generated.py" not in scanned
+    assert "src/app/general.py" in scanned
     _same(single, _gate(root, f"{{{with_}, jobs: 2, shard_min_files: 1}}").checks[0])
 
 
@@ -149,8 +152,21 @@ def test_a_dot_bandit_file_is_read_by_every_shard_and_two_are_an_error(tmp_path:
     sharded = _gate(root, "{jobs: 2, shard_min_files: 1}").checks[0]
     assert sharded.status == "error"
     assert sharded.error is not None
-    assert sharded.error.startswith("several .bandit files under the scanned paths (./.bandit, ./src/.bandit)")
-    assert _gate(root, "{jobs: 1}").checks[0].status == "error"  # bandit itself refuses the two
+    assert sharded.error.startswith("several .bandit files under the scanned paths (.bandit, src/.bandit)")
+    assert _gate(root, "{jobs: 1}").checks[0].error == sharded.error  # as bandit itself refuses the two
+    single = _gate(root, "{jobs: 1, exclude: [src/.bandit]}").checks[0]  # one left out: the other is read
+    assert single.status == "ok", single.error
+    assert not {"B301", "B403"} & {f.id for f in single.findings}
+    assert "B602" in {f.id for f in single.findings}
+
+
+def test_a_dot_bandit_file_cannot_leave_files_out(tmp_path: Path) -> None:
+    """Its ``exclude`` is bandit's substring test: gatekeeper's ``-x ""`` overrides it, every file is scanned."""
+    root = _tree(tmp_path / "tree")
+    (root / ".bandit").write_text("[bandit]\nexclude: app\n")
+    check = _gate(root, "{jobs: 1}").checks[0]
+    assert check.status == "ok", check.error
+    assert "src/app/a.py" in {i.path for i in check.inputs}
 
 
 def test_a_small_tree_runs_as_one_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -159,8 +175,30 @@ def test_a_small_tree_runs_as_one_process(tmp_path: Path, monkeypatch: pytest.Mo
     check = _gate(root, "{jobs: 4}").checks[0]  # 11 files, under the default shard_min_files
     assert check.status == "ok", check.error
     scans = [argv for argv, _, _ in calls if "--version" not in argv]
-    assert len(scans) == 1 and scans[0][-2:] == ["--", "."]
+    assert len(scans) == 1
+    named = scans[0][scans[0].index("--") + 1 :]  # every file named, in order: bandit chooses none itself
+    assert named == sorted(i.path for i in check.inputs) and len(named) == check.metrics["files_scanned"] == 11
+    assert scans[0][scans[0].index("-x") + 1] == "" and "-r" not in scans[0]
     assert not any(n.startswith("bandit ran as ") for n in check.notes)
+
+
+@pytest.mark.parametrize(
+    ("run_jobs", "option", "processes"), [(1, "", 1), (1, "jobs: 4, ", 1), (3, "", 3), (8, "jobs: 2, ", 2)]
+)
+def test_the_runs_jobs_bound_the_shards(
+    run_jobs: int, option: str, processes: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``gatekeeper run --jobs N``: at most N bandit processes (the option, or the cores, when fewer)."""
+    monkeypatch.setattr("os.cpu_count", lambda: 6)
+    root = _tree(tmp_path / "tree")
+    calls = _spy(monkeypatch)
+    check = _gate(root, f"{{{option}shard_min_files: 1}}", jobs=run_jobs).checks[0]
+    assert check.status == "ok", check.error
+    assert len([argv for argv, _, _ in calls if "--version" not in argv]) == processes
+    sharded = [n for n in check.notes if n.startswith("bandit ran as ")]
+    assert sharded == (
+        [] if processes == 1 else [f"bandit ran as {processes} processes, {processes} at a time, on 11 files"]
+    )
 
 
 def test_shards_run_at_once_and_the_check_time_covers_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -256,3 +294,11 @@ def test_a_cancelled_check_kills_its_running_tool(tmp_path: Path) -> None:
     with pytest.raises(CheckError, match=r"^sleep was stopped: the check was cancelled$"):
         run_tool(["sleep", "30"], ctx)
     assert time.monotonic() - started < 5
+
+
+def test_a_checks_workers_are_its_option_or_the_cores_at_most_the_runs_jobs(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("os.cpu_count", lambda: 6)
+    unbounded = CheckContext(root=Path("."), check="t", timeout=60)
+    assert (unbounded.workers(), unbounded.workers(9)) == (6, 9)
+    bounded = CheckContext(root=Path("."), check="t", timeout=60, jobs=2)
+    assert (bounded.workers(), bounded.workers(1), bounded.workers(9)) == (2, 1, 2)

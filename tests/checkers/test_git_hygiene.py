@@ -69,6 +69,7 @@ def test_commit_and_diff_facts(repo: Path) -> None:
         "conventional_commits": 3.0, "nonconventional_commits": 1.0, "ai_assisted_commits": 1.0,
         "files_changed": 4.0, "lines_added": 5.0, "lines_removed": 1.0,
         "source_files_changed": 1.0, "test_files_changed": 1.0, "tests_touched": 1.0,
+        "ai_assisted": 1.0, "changed_lines": 6.0,
     }  # fmt: skip
     assert out.not_applicable == {}
     assert [(f.id, f.severity.value, f.message) for f in out.findings] == [

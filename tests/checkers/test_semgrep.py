@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -25,7 +24,7 @@ RULE_IDS = sorted(rule["id"] for rule in YAML(typ="safe").load(RULES.read_text()
 SHARED_SEMGREP = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "semgrep"
 
 
-def _gate(root: Path, with_: str = "{}") -> Verdict:
+def _gate(root: Path, with_: str = "{}", jobs: int | None = None) -> Verdict:
     (root / "gatekeeper.yaml").write_text(
         f"""
 version: 1
@@ -35,7 +34,8 @@ rules:
   - {{id: no-high, check: code, findings: {{severity: high, max: 0}}}}
 """
     )
-    return evaluate(load_policy(root / "gatekeeper.yaml", entry_points=False), root, today=date(2026, 1, 1))
+    policy = load_policy(root / "gatekeeper.yaml", entry_points=False)
+    return evaluate(policy, root, jobs=jobs, today=date(2026, 1, 1))
 
 
 @pytest.fixture(scope="module")
@@ -120,11 +120,17 @@ def test_repository_semgrepignore_is_respected(fixture_repo) -> None:
     assert any("semgrepignore_patterns_match" in n for n in check.notes)
 
 
-@pytest.mark.parametrize(("with_", "jobs"), [("{}", str(os.cpu_count() or 1)), ("{jobs: 3}", "3")])
-def test_semgrep_runs_with_jobs_from_the_cores_or_the_option(
-    with_: str, jobs: str, fixture_repo, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("with_", "run_jobs", "jobs"),
+    [("{}", None, "6"), ("{jobs: 3}", None, "3"), ("{}", 1, "1"), ("{jobs: 3}", 2, "2"), ("{jobs: 3}", 8, "3")],
+)
+def test_semgrep_runs_with_jobs_from_the_cores_or_the_option_at_most_the_runs(
+    with_: str, run_jobs: int | None, jobs: str, fixture_repo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """semgrep's --jobs: the option, or the cores (6 here), and never more than ``gatekeeper run --jobs``."""
     import gatekeeper.checkers.semgrep as semgrep_checker
+
+    monkeypatch.setattr("os.cpu_count", lambda: 6)
 
     argvs: list[list[str]] = []
     from gatekeeper.checkers._subprocess import run_tool as real
@@ -134,7 +140,7 @@ def test_semgrep_runs_with_jobs_from_the_cores_or_the_option(
         return real(argv, ctx, **kwargs)
 
     monkeypatch.setattr(semgrep_checker, "run_tool", recording)
-    check = _gate(fixture_repo("flawed"), with_).checks[0]
+    check = _gate(fixture_repo("flawed"), with_, jobs=run_jobs).checks[0]
     assert check.status == "ok", check.error
     assert check.findings
     (argv,) = argvs
@@ -251,3 +257,26 @@ def test_shared_corpus_report_without_redistribution_licence(tmp_path: Path) -> 
     check = _gate(tmp_path, "{report: semgrep.json, gaps: warn}").checks[0]
     assert check.status == "ok"
     assert len(check.findings) == 27
+
+
+def test_the_default_pack_scans_source_files_whose_paths_hold_an_exclude_name(tmp_path: Path) -> None:
+    """semgrep's --exclude is gitignore-style, not a substring: ``dist`` and ``build`` leave ``src/distance.py``
+    and ``src/rebuild.py`` scanned, and the folders themselves (at any depth) out, as the bandit check does."""
+    from gatekeeper.checkers.bandit import DEFAULT_EXCLUDES as BANDIT_EXCLUDES
+    from gatekeeper.checkers.semgrep import DEFAULT_EXCLUDES
+
+    flaw = "import subprocess\n\n\ndef run(cmd):\n    subprocess.call(cmd, shell=True)\n"
+    sources = ["src/distance.py", "src/rebuild.py", "src/builder/x.py", "src/venvs.py"]
+    others = ["build/x.py", "dist/x.py", "node_modules/x.py", ".venv/lib/x.py", "pkg/build/x.py"]
+    root = tmp_path / "repo"
+    for name in [*sources, *others]:
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(flaw)
+    spec = YAML(typ="safe").load((packs_dir() / "default.yaml").read_text())["checks"]["python-patterns"]
+    policy = {"version": 1, "checks": {"code": spec}, "rules": [{"id": "r", "check": "code", "findings": {"max": 0}}]}
+    (tmp_path / "policy.yaml").write_text(json.dumps(policy))
+    check = evaluate(load_policy(tmp_path / "policy.yaml", entry_points=False), root, today=date(2026, 1, 1)).checks[0]
+    assert check.status == "ok", check.error
+    assert sorted(i.path for i in check.inputs) == sorted(sources)
+    assert {f.path for f in check.findings} == set(sources)
+    assert set(DEFAULT_EXCLUDES) <= set(BANDIT_EXCLUDES)  # the two checks leave out the same folders

@@ -70,7 +70,7 @@ UNKNOWN_KEYS = [
         "version: 1\nchecks:\n  sast: {uses: bandit}\nrules:\n  - {id: a, check: sast, findings: {max: 0}, zzzz: 1}\n",
         5,
         46,
-        "rules[0].zzzz: unknown key (known keys: check, description, findings, id, mode, new_only, on_error, on_skipped, require)",
+        "rules[0].zzzz: unknown key (known keys: check, description, effective_on, findings, id, locked, max_waiver_days, mode, new_only, on_error, on_skipped, require, waivable, when)",
     ),
 ]
 

@@ -105,7 +105,7 @@ def _repo(tool_path: str) -> str:
 
 
 def bandit_inputs(ctx: CheckContext, options: BanditOptions) -> CacheInputs | None:
-    """The files ``bandit -r`` reads, found by the checker's own copy of bandit's discovery, and its ``.bandit``."""
+    """The files the checker names to bandit (its own choice: ``bandit._walk``), and the ``.bandit`` it gives it."""
     from gatekeeper.checkers.bandit import _walk
 
     if not knows(options, "paths", "exclude", "skip", "severity", "confidence", "report", "baseline",
@@ -114,10 +114,10 @@ def bandit_inputs(ctx: CheckContext, options: BanditOptions) -> CacheInputs | No
     if options.report is not None:
         return CacheInputs(files=[options.report])  # files named in it are re-checked as the run resolved them
     tree = _walk(ctx, options)
-    files = [_repo(name) for name in [*tree.files, *tree.ini]]
+    files = [*tree.files, *tree.ini]
     if options.baseline is not None:
         files.append(options.baseline)
-    extra = {"cores": os.cpu_count()} if options.jobs is None else {}  # how it shards shows in its notes
+    extra = {"workers": ctx.workers(options.jobs)}  # how it shards shows in its notes
     return CacheInputs(files=files, tool=tool_identity(ctx, "bandit", "bandit"), extra=extra)
 
 
@@ -125,12 +125,12 @@ def bandit_inputs(ctx: CheckContext, options: BanditOptions) -> CacheInputs | No
 
 
 def semgrep_inputs(ctx: CheckContext, options: SemgrepOptions) -> CacheInputs | None:
-    """The rules (by digest) and every file under ``paths`` a rule's language may read.
+    """The rules (by digest) and every file under ``paths`` (semgrep decides which it reads).
 
     semgrep also skips git-ignored files; the ignore files are hashed rather than applied. An
     ``exclude`` pattern prunes only where it surely applies (a name pattern, no ``/``).
     """
-    from gatekeeper.checkers.semgrep import _REGISTRY, _describe, _known_configs, rules_info
+    from gatekeeper.checkers.semgrep import _REGISTRY, _describe, _known_configs
 
     if not knows(options, "config", "paths", "exclude", "report", "jobs", "per_file_timeout", "gaps"):
         return None
@@ -139,7 +139,6 @@ def semgrep_inputs(ctx: CheckContext, options: SemgrepOptions) -> CacheInputs | 
     rules = {_describe(path): _tree_digest(path) for path in known if not _inside(ctx, path)}
     if options.report is not None:
         return CacheInputs(files=[options.report, *local], extra={"rules": rules})
-    suffixes = rules_info(known).suffixes
     names = [p for p in options.exclude if "/" not in p and "\\" not in p and not p.startswith("!")]
     files: list[str] = [*local, ".semgrepignore", ".gitignore", ".git/info/exclude"]
     for target in options.paths:
@@ -152,9 +151,9 @@ def semgrep_inputs(ctx: CheckContext, options: SemgrepOptions) -> CacheInputs | 
             for name in found:
                 if _matches(name, names):
                     continue
-                suffix = Path(name).suffix.lower()
-                if suffixes is None or suffix in suffixes or not suffix or name in (".gitignore", ".semgrepignore"):
-                    files.append(_repo(os.path.join(folder, name)))
+                # Every file, not only those with a rule language's suffix: semgrep also reads files it
+                # recognises otherwise (Django's manage.py-tpl), and a file missing here is a result never cached.
+                files.append(_repo(os.path.join(folder, name)))
     env = {"SEMGREP_ENABLE_VERSION_CHECK": "0", "SEMGREP_SEND_METRICS": "off"}
     return CacheInputs(files=files, tool=tool_identity(ctx, "semgrep", "semgrep", env), extra={"rules": rules})
 

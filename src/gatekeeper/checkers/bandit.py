@@ -5,17 +5,21 @@ UNDEFINED or anything else -> medium, flagged in the finding's properties.
 Files bandit could not parse (its ``errors`` array) are gaps in evidence: by
 default they make the check an error (``unparsed_files: error``).
 
-bandit is single-process. On a tree of more than ``shard_min_files`` files it is run as
-``jobs`` processes at once, each on a batch of the files (balanced by size), and their
-reports are merged into one before anything is read from them, so the result is the one
-a single run gives. With ``scope: changed`` it runs on the changed files only.
+gatekeeper chooses the files, never bandit: the ``*.py`` and ``*.pyw`` files under ``paths``,
+less those the ``exclude`` entries match with gitignore semantics (``pathspec``), are named
+one by one on bandit's command line with ``-x ""``, so bandit's own ``-x``, which matches an
+entry as a plain substring of the path (``dist`` dropped ``src/distance.py``), never applies.
+Every file named must come back in bandit's report, or the check is an error.
+
+bandit is single-process. With more than ``shard_min_files`` files it is run as ``jobs``
+processes at once (at most the run's ``--jobs``), each on a batch of the files (balanced by
+size), and their reports are merged into one before anything is read from them, so the result
+is the one a single run gives. With ``scope: changed`` it runs on the changed files only.
 """
 
 from __future__ import annotations
 
-import fnmatch
 import json
-import math
 import os
 import posixpath
 import tempfile
@@ -24,7 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+import pathspec
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from gatekeeper.checkers._cache_keys import bandit_inputs
 from gatekeeper.checkers._findings import Fingerprinter, repo_path, severity_metrics, shown_path
@@ -38,6 +43,7 @@ from gatekeeper.hookspecs import hookimpl
 from gatekeeper.models import CheckOutput, Finding, InputFile, Severity, ToolInfo
 
 SEVERITY = {"LOW": Severity.LOW, "MEDIUM": Severity.MEDIUM, "HIGH": Severity.HIGH}
+#: gitignore-style entries: a bare name matches a file or folder of that name at any depth.
 DEFAULT_EXCLUDES = [
     ".git",
     ".venv",
@@ -50,9 +56,8 @@ DEFAULT_EXCLUDES = [
     ".gatekeeper",
     "__pycache__",
 ]
-#: What bandit itself leaves out when no ``-x`` is given (``exclude: []``), and the files it reads in a folder.
-BANDIT_EXCLUDES = (".svn", "CVS", ".bzr", ".hg", ".git", "__pycache__", ".tox", ".eggs", "*.egg")
-BANDIT_INCLUDES = ("*.py", "*.pyw")
+#: The files bandit reads in a folder.
+SUFFIXES = (".py", ".pyw")
 #: Bytes of file names given to one bandit process (far below the kernel's limit on arguments).
 ARGV_BUDGET = 100_000
 
@@ -64,7 +69,8 @@ class BanditOptions(BaseModel):
         default_factory=lambda: ["."], description="Files or folders to scan, from the repository root."
     )
     exclude: list[str] = Field(
-        default_factory=lambda: list(DEFAULT_EXCLUDES), description="Paths or globs bandit skips."
+        default_factory=lambda: list(DEFAULT_EXCLUDES),
+        description="gitignore-style patterns, from the repository root, of files and folders not to scan.",
     )
     skip: list[str] = Field(default_factory=list, description="Bandit test ids not to run, e.g. B101.")
     severity: Literal["low", "medium", "high"] = Field(default="low", description="Lowest bandit severity to report.")
@@ -81,11 +87,31 @@ class BanditOptions(BaseModel):
     jobs: int | None = Field(
         default=None,
         ge=1,
-        description="bandit processes to run at once on a large tree (default: the machine's cores); 1: one process.",
+        description="bandit processes to run at once on a large tree (default: the machine's cores, at most the "
+        "run's --jobs); 1: one process.",
     )
     shard_min_files: int = Field(
         default=100, ge=1, description="Split the files over 'jobs' bandit processes when there are more than this."
     )
+
+    @field_validator("exclude")
+    @classmethod
+    def _valid_patterns(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                exclude_spec([entry])
+            except ValueError as exc:
+                raise ValueError(f"exclude entry {entry!r} is not a valid gitignore-style pattern: {exc}") from None
+        return value
+
+
+def exclude_spec(entries: list[str]) -> pathspec.GitIgnoreSpec:
+    """The ``exclude`` entries as one gitignore file at the repository root.
+
+    A leading ``./`` means the root, as a leading ``/`` does (``./build``: only the root's ``build``).
+    """
+    lines = ["/" + entry[2:] if entry.startswith("./") else entry for entry in entries]
+    return pathspec.GitIgnoreSpec.from_lines(lines)
 
 
 def run(ctx: CheckContext, options: BanditOptions) -> CheckOutput:
@@ -110,7 +136,6 @@ def run(ctx: CheckContext, options: BanditOptions) -> CheckOutput:
     tool = ToolInfo(name="bandit", version=version)
     argv = [
         exe,
-        "-r",
         "-f",
         "json",
         "-q",
@@ -118,9 +143,9 @@ def run(ctx: CheckContext, options: BanditOptions) -> CheckOutput:
         options.severity,
         "--confidence-level",
         options.confidence,
+        "-x",
+        "",  # no substring exclusion by bandit (not even its defaults, nor a .bandit file's): the files are chosen
     ]
-    if options.exclude:
-        argv += ["-x", ",".join(options.exclude)]
     if options.skip:
         argv += ["-s", ",".join(options.skip)]
     baseline: list[InputFile] = []
@@ -130,41 +155,34 @@ def run(ctx: CheckContext, options: BanditOptions) -> CheckOutput:
         if not baseline_path.is_file():
             raise CheckError(f"bandit baseline {options.baseline} not found in the repository")
         baseline = [ctx.input_file(baseline_path)]
-    jobs = options.jobs or os.cpu_count() or 1
+    jobs = ctx.workers(options.jobs)
     change = changed_files(ctx, ctx.changed_since) if ctx.changed_since is not None else None
     notes: list[str] = []
-    if change is None and jobs == 1:
-        data = _run_whole(ctx, argv, options.paths, baseline_path)
-    else:
-        tree = _walk(ctx, options)
-        files = tree.files
-        if change is not None:
-            files = [f for f in files if posixpath.normpath(f) in change.changed]
-            scanned = {posixpath.normpath(f) for f in files}
-            present = change.changed
-            change = change.select(lambda p: p in scanned or (p not in present and tree.would_scan(p)))
-            notes.append(change.describe())
-            if not files:
-                metrics = {**severity_metrics([]), **change.metrics(0), "unparsed_files": 0.0}
-                why = nothing_to_scan(change, "bandit")
-                return CheckOutput(tool=tool, metrics=metrics, notes=notes, empty_scope=why)
-        if change is None and len(files) <= options.shard_min_files:
-            data = _run_whole(ctx, argv, options.paths, baseline_path)
-        else:
-            batches = _batches(ctx, files, jobs if len(files) > options.shard_min_files else 1)
-            if len(batches) > 1:
-                notes.append(
-                    f"bandit ran as {len(batches)} processes, {min(jobs, len(batches))} at a time, on {len(files)} files"
-                )
-            data = _run_batches(ctx, argv, batches, tree, baseline_path, workers=jobs)
-    output = _normalise(ctx, data, options, [], tool, scanned_inputs=True)
+    tree = _walk(ctx, options)
+    files = tree.files
+    if change is not None:
+        files = [f for f in files if f in change.changed]
+        scanned = set(files)
+        present = change.changed
+        change = change.select(lambda p: p in scanned or (p not in present and tree.would_scan(p)))
+        notes.append(change.describe())
+        if not files:
+            metrics = {**severity_metrics([]), **change.metrics(0), "unparsed_files": 0.0}
+            why = nothing_to_scan(change, "bandit")
+            return CheckOutput(tool=tool, metrics=metrics, notes=notes, empty_scope=why)
+    # No file to scan: an ok result that read no input, which the engine turns into an error.
+    report: dict[str, Any] = {"results": [], "errors": [], "metrics": {}}
+    if files:
+        batches = _batches(ctx, files, jobs if len(files) > options.shard_min_files else 1)
+        if len(batches) > 1:
+            notes.append(
+                f"bandit ran as {len(batches)} processes, {min(jobs, len(batches))} at a time, on {len(files)} files"
+            )
+        report = _run_batches(ctx, argv, batches, tree, baseline_path, workers=jobs)
+    output = _normalise(ctx, report, options, [], tool, scanned_inputs=True)
     if change is not None and output.status == "ok":
-        findings = [f for f in output.findings if f.path in change.changed]
-        inputs = [i for i in output.inputs if i.path in change.changed]
-        metrics = {**output.metrics, **severity_metrics(findings), **change.metrics(len(inputs))}
-        output = output.model_copy(update={"findings": findings, "inputs": inputs, "metrics": metrics})
-        if not inputs:  # bandit's own configuration left out every changed file it was given
-            output = output.model_copy(update={"empty_scope": nothing_to_scan(change, "bandit")})
+        metrics = {**output.metrics, **change.metrics(len(output.inputs))}
+        output = output.model_copy(update={"metrics": metrics})
     if notes:
         output = output.model_copy(update={"notes": [*notes, *output.notes]})
     if baseline and output.status == "ok" and output.inputs:  # a scan of nothing stays an error
@@ -172,83 +190,68 @@ def run(ctx: CheckContext, options: BanditOptions) -> CheckOutput:
     return output
 
 
-def _run_whole(ctx: CheckContext, argv: list[str], paths: list[str], baseline: Path | None) -> Any:
-    """One bandit process over ``paths``, as a user would run it."""
-    ctx.progress(f"bandit on {', '.join(paths)}")
-    extra = ["-b", str(baseline)] if baseline is not None else []
-    result = run_tool([*argv, *extra, "--", *paths], ctx, ok_codes=(0, 1))
-    return parse_json(result.stdout, "bandit output")
-
-
 @dataclass(frozen=True)
 class _Tree:
-    """The files bandit would scan, named as bandit names them (``./pkg/a.py`` under ``.``, ``src/a.py``
-    under ``src``), so a run on them applies ``exclude`` to the same strings as ``bandit -r``."""
+    """The files bandit scans (repository paths, sorted), the ``.bandit`` files among them, and how they were chosen."""
 
     files: list[str]
     ini: list[str]
     targets: list[str]
-    excludes: list[str]
-
-    def name(self, path: str) -> str | None:
-        """bandit's name for the repository path ``path`` under the first target holding it."""
-        for target in self.targets:
-            folder = posixpath.normpath(target)
-            if path == folder:
-                return target
-            if folder == "." or path.startswith(folder + "/"):
-                return os.path.join(target, path if folder == "." else path[len(folder) + 1 :])
-        return None
+    spec: pathspec.GitIgnoreSpec
 
     def would_scan(self, path: str) -> bool:
-        """Whether bandit scans the repository path ``path`` (it need not exist: a deleted file)."""
-        name = self.name(path)
-        if name is None:
-            return False
-        named = name in self.targets  # a file named in 'paths': bandit reads it whatever its suffix
-        return (named or _included(name)) and not _excluded(name, self.excludes)
+        """Whether the repository path ``path`` is scanned (it need not exist: a deleted file)."""
+        for target in self.targets:
+            if path == target:  # a file named in 'paths': scanned whatever its suffix
+                return not _excluded(self.spec, path)
+            if target == "." or path.startswith(target + "/"):
+                return path.endswith(SUFFIXES) and not _excluded(self.spec, path)
+        return False
 
 
-def _included(name: str) -> bool:
-    return any(fnmatch.fnmatch(name, glob) for glob in BANDIT_INCLUDES)
-
-
-def _excluded(name: str, excludes: list[str]) -> bool:
-    """bandit's own test (``_is_file_included``): a glob match or a substring."""
-    return any(fnmatch.fnmatch(name, x) for x in excludes) or any(x in name for x in excludes)
+def _excluded(spec: pathspec.GitIgnoreSpec, path: str, *, folder: bool = False) -> bool:
+    """Whether ``exclude`` leaves out the repository path ``path`` (a file, or a ``folder``): it, or a
+    folder holding it, matches (as in git, a file in an excluded folder cannot be brought back with ``!``)."""
+    parts = path.split("/")
+    folders = ["/".join(parts[: n + 1]) + "/" for n in range(len(parts) - 1)]
+    return any(spec.match_file(f) for f in folders) or spec.match_file(path + "/" if folder else path)
 
 
 def _walk(ctx: CheckContext, options: BanditOptions) -> _Tree:
-    """What ``bandit -r PATHS`` scans, found the way bandit finds it (``os.walk`` from the root)."""
-    excludes = []
-    for entry in options.exclude or BANDIT_EXCLUDES:
-        excludes.append(os.path.join(entry, "*") if (ctx.root / entry).is_dir() else entry)
+    """The files bandit scans: ``*.py`` and ``*.pyw`` under each folder of ``paths`` and each file named
+    there, less what ``exclude`` matches (an excluded folder is not entered), as repository paths."""
+    spec = exclude_spec(options.exclude)
+    targets = [
+        ctx.relpath(e) if Path(e).is_absolute() else posixpath.normpath(Path(e).as_posix()) for e in options.paths
+    ]
     files: set[str] = set()
-    ini: list[str] = []
-    root = str(ctx.root)
-    for target in options.paths:
-        top = os.path.join(root, target)
-        if not os.path.isdir(top):
-            if not _excluded(target, excludes):
+    ini: set[str] = set()
+    for target in targets:
+        top = ctx.root / target
+        if not top.is_dir():
+            if not _excluded(spec, target):
                 files.add(target)  # named on its own: bandit scans it whatever its suffix
             continue
+        if target != "." and _excluded(spec, target, folder=True):  # the folder itself, or one holding it
+            continue
         for dirpath, dirnames, filenames in os.walk(top):
-            sub = dirpath[len(top) :].lstrip(os.sep)
-            here = os.path.join(target, sub) if sub else target
-            # Every file below a folder whose name holds an exclude string is excluded: do not descend.
-            dirnames[:] = [d for d in dirnames if not any(x in os.path.join(here, d) + os.sep for x in excludes)]
+            rel = Path(dirpath).relative_to(ctx.root).as_posix()
+            here = "" if rel == "." else rel + "/"
+            dirnames[:] = sorted(d for d in dirnames if not spec.match_file(f"{here}{d}/"))
             for filename in filenames:
-                name = os.path.join(here, filename)
+                name = here + filename
+                if spec.match_file(name):
+                    continue
                 if filename == ".bandit":
-                    ini.append(name)
-                if _included(name) and not _excluded(name, excludes):
+                    ini.add(name)
+                elif filename.endswith(SUFFIXES):
                     files.add(name)
-    return _Tree(sorted(files), sorted(ini), list(options.paths), excludes)
+    return _Tree(sorted(files), sorted(ini), targets, spec)
 
 
 def _batches(ctx: CheckContext, files: list[str], count: int) -> list[list[str]]:
     """``files`` in ``count`` batches of about equal bytes (more when the names would not fit one command line)."""
-    count = max(count, math.ceil(sum(len(f) + 1 for f in files) / ARGV_BUDGET), 1)
+    count = max(count, -(-sum(len(f) + 1 for f in files) // ARGV_BUDGET), 1)
     sizes = {}
     for name in files:
         try:
@@ -267,17 +270,18 @@ def _batches(ctx: CheckContext, files: list[str], count: int) -> list[list[str]]
 def _run_batches(
     ctx: CheckContext, argv: list[str], batches: list[list[str]], tree: _Tree, baseline: Path | None, *, workers: int
 ) -> dict[str, Any]:
-    """bandit on each batch, ``workers`` at once; their reports merged. Any process failing fails the check."""
+    """bandit on each batch, ``workers`` at once; their reports merged. Any process failing fails the check,
+    and so does a file named to bandit that its report does not name (scanned, or unparsable)."""
     if len(tree.ini) > 1:
         raise CheckError(
             f"several .bandit files under the scanned paths ({', '.join(tree.ini[:5])}); bandit refuses to choose "
-            "one: keep one, or narrow 'paths'"
+            "one: keep one, or narrow 'paths' or 'exclude'"
         )
     extra = ["--ini", tree.ini[0]] if tree.ini else []  # bandit finds it itself only when given folders
     ctx.progress(f"bandit on {sum(map(len, batches))} files in {len(batches)} batch(es)")
     with tempfile.TemporaryDirectory(prefix="gatekeeper-bandit-") as tmp:
         if baseline is not None:
-            extra += ["-b", _baseline_for_named_files(baseline, batches, Path(tmp))]
+            extra += ["-b", _baseline_for_named_files(ctx, baseline, Path(tmp))]
         stop = threading.Event()
         reports: list[Any] = [None] * len(batches)
         failures: list[BaseException] = []
@@ -291,7 +295,8 @@ def _run_batches(
                         return
                     index = queue.pop(0)
                 try:
-                    result = run_tool([*argv, *extra, "--", *batches[index]], ctx, ok_codes=(0, 1), stop=stop)
+                    names = [_argument(name) for name in batches[index]]
+                    result = run_tool([*argv, *extra, "--", *names], ctx, ok_codes=(0, 1), stop=stop)
                     reports[index] = parse_json(result.stdout, "bandit output")
                 except BaseException as exc:  # re-raised below, in the check's own thread
                     with lock:
@@ -316,16 +321,42 @@ def _run_batches(
         merged["results"] += report["results"]
         merged["errors"] += report.get("errors") or []
         merged["metrics"].update({k: v for k, v in (report.get("metrics") or {}).items() if k != "_totals"})
+    reported = {posixpath.normpath(name) for name in merged["metrics"]}
+    reported |= {posixpath.normpath(str(e.get("filename"))) for e in merged["errors"] if isinstance(e, dict)}
+    missing = [name for batch in batches for name in batch if name not in reported]
+    if missing:
+        raise CheckError(
+            f"bandit left out {len(missing)} of the files it was given: {', '.join(sorted(missing)[:5])}"
+            + (" ..." if len(missing) > 5 else "")
+            + " (an 'exclude_dirs' in a bandit configuration file?); leave files out with the check's 'exclude'"
+        )
     return merged
 
 
-def _baseline_for_named_files(baseline: Path, batches: list[list[str]], folder: Path) -> str:
-    """The baseline, with file names as bandit prints them for files named on its command line.
+def _argument(name: str) -> str:
+    """A repository path as a command-line argument bandit reads as a file (``-`` would be standard input)."""
+    return "./-" if name == "-" else name
 
-    bandit matches baseline findings by the exact file name it prints: ``-r .`` prints
-    ``./pkg/a.py``, a file named ``./pkg/a.py`` prints as ``././pkg/a.py``. The copy renames
-    the first form to the second, and makes an entry that only matches the second form match
-    nothing, so the baseline matches exactly the findings it matches in a single ``-r`` run.
+
+def _repository_name(ctx: CheckContext, name: str) -> str | None:
+    """A file name bandit printed as a repository path (symbolic links kept), or None outside the repository."""
+    path = Path(name)
+    if path.is_absolute():
+        try:
+            path = path.relative_to(ctx.root.absolute())
+        except ValueError:
+            return None
+    normal = posixpath.normpath(path.as_posix())
+    return None if normal in (".", "..") or normal.startswith("../") else normal
+
+
+def _baseline_for_named_files(ctx: CheckContext, baseline: Path, folder: Path) -> str:
+    """The baseline, with file names as bandit prints them for the files gatekeeper names (``./src/a.py``).
+
+    bandit matches baseline findings by the exact file name it prints; a baseline written by
+    ``bandit -r .`` names ``./src/a.py``, one written by ``bandit -r src`` names ``src/a.py``. The
+    copy names every file inside the repository as ``./`` and its repository path, so an entry
+    matches the findings in that file, whichever way the baseline was written.
     """
     try:
         data = json.loads(baseline.read_text(encoding="utf-8"))
@@ -333,14 +364,11 @@ def _baseline_for_named_files(baseline: Path, batches: list[list[str]], folder: 
         return str(baseline)  # bandit reads it (and warns) as it would in a single run
     if not isinstance(data, dict) or not isinstance(data.get("results"), list):
         return str(baseline)
-    named = {name for batch in batches for name in batch}
-    printed = {os.path.join(".", name) for name in named}
     for item in data["results"]:
         if isinstance(item, dict) and isinstance(item.get("filename"), str):
-            if item["filename"] in named:
-                item["filename"] = os.path.join(".", item["filename"])
-            elif item["filename"] in printed:
-                item["filename"] += "\0(another form of the name)"
+            path = _repository_name(ctx, item["filename"])
+            if path is not None:
+                item["filename"] = "./" + path
     target = folder / "baseline.json"
     target.write_text(json.dumps(data), encoding="utf-8")
     return str(target)

@@ -6,6 +6,7 @@ the same way, through the ``gatekeeper_checkers`` hook.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -90,6 +91,9 @@ class CheckContext:
     #: The base ref when the check is scoped to the files changed since it (``scope: changed`` or
     #: ``--changed-since``, for a checker with ``supports_scope``); None: the whole tree.
     changed_since: str | None = None
+    #: The run's job budget (``gatekeeper run --jobs``, ``evaluate(jobs=...)``): a checker that runs work
+    #: in parallel runs at most this many processes at once (``workers``). None: no bound but the cores.
+    jobs: int | None = None
     #: Every repository path ``resolve`` (so ``relpath`` and ``input_file``) returned: the result
     #: cache re-checks them before it reuses a result.
     resolved: set[Path] = field(default_factory=set, repr=False)
@@ -97,6 +101,11 @@ class CheckContext:
     def remaining(self) -> float:
         """Seconds left before the engine gives up on this check (never below 0.1)."""
         return max(0.1, self.started + self.timeout - time.monotonic())
+
+    def workers(self, wanted: int | None = None) -> int:
+        """Processes a checker may run at once: ``wanted`` (None: the machine's cores), at most ``jobs``."""
+        count = wanted or os.cpu_count() or 1
+        return max(1, min(count, self.jobs) if self.jobs is not None else count)
 
     def progress(self, message: str) -> None:
         if self.on_progress is not None:

@@ -14,12 +14,16 @@ Per commit:
   present, whether or not this machine can verify it).
 - conventional: the subject is ``type(scope)!: description`` with one of ``types``.
 - AI-assisted: a ``Co-authored-by:`` trailer naming one of ``ai_assistants`` as a word
-  (case-insensitive), e.g. ``Co-authored-by: Claude <noreply@anthropic.com>``.
+  (case-insensitive), e.g. ``Co-authored-by: Claude <noreply@anthropic.com>``, or an
+  ``AI-Assisted:`` trailer saying ``yes`` (or ``true``, ``1``). ``ai_assisted`` is 1.0 when any
+  commit of the change is, so a policy can ask more of such changes (``when:``).
 
 Changed files are source when they match ``source`` and not ``tests``; test files when
 they match ``tests``. A glob without '/' matches the file name, one with '/' the whole
 path ('*' also matches '/'). ``tests_touched`` is 1.0 when source and tests both changed,
 0.0 when source changed without tests, and absent (not applicable) when no source changed.
+``changed_lines`` is ``lines_added + lines_removed``; ``touches_<name>`` is 1.0 when a changed
+file matches one of the globs ``paths: {<name>: [...]}`` gives that name, else 0.0.
 
 Findings (capped at ``max_findings`` per kind): a low ``dco:<short sha>`` per commit
 without sign-off, a low ``conventional:<short sha>`` per non-conventional subject.
@@ -39,7 +43,10 @@ from gatekeeper.hookspecs import hookimpl
 from gatekeeper.models import CheckOutput, Finding, Severity, ToolInfo, fingerprint
 
 CONVENTIONAL_TYPES = ["feat", "fix", "docs", "style", "refactor", "perf", "test", "build", "ci", "chore", "revert"]
-AI_ASSISTANTS = ["Copilot", "Claude", "ChatGPT", "Codex", "Cursor", "Gemini", "Devin", "aider"]
+AI_ASSISTANTS = [
+    "Copilot", "Claude", "ChatGPT", "OpenAI", "Codex", "Cursor", "Codeium", "Windsurf", "Gemini", "Devin", "aider",
+]  # fmt: skip
+_AI_YES = {"yes", "true", "1"}
 _FIELD, _RECORD = "\x1f", "\x1e"
 
 
@@ -67,12 +74,27 @@ class GitOptions(BaseModel):
         default_factory=lambda: list(AI_ASSISTANTS),
         description="Names that mark a Co-authored-by trailer as an AI assistant (case-insensitive, whole words).",
     )
+    paths: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Named groups of path globs; each gives a metric touches_<name>: 1 when a changed file "
+        "matches one of its globs, else 0 (e.g. {migrations: ['migrations/**']}).",
+    )
     merges: bool = Field(default=False, description="Count merge commits too.")
     max_findings: int = Field(default=50, ge=0, description="At most this many findings of each kind.")
 
     _base = field_validator("base")(
         classmethod(lambda cls, value: validate_base(value) if value is not None else value)
     )
+
+    @field_validator("paths")
+    @classmethod
+    def _path_names(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for name, globs in value.items():
+            if not re.fullmatch(r"[a-z0-9_]+", name):
+                raise ValueError(f"paths name {name!r}: use lower-case letters, digits and '_' (metric touches_{name})")
+            if not globs:
+                raise ValueError(f"paths.{name}: give at least one glob")
+        return value
 
 
 def _matches(path: str, globs: list[str]) -> bool:
@@ -141,7 +163,8 @@ def run(ctx: CheckContext, options: GitOptions) -> CheckOutput:
                 )
             )
         co_authors = [v for k, v in trailers if k == "co-authored-by"]
-        counts["ai_assisted_commits"] += any(p.search(v) for v in co_authors for p in assistants)
+        declared = any(k == "ai-assisted" and v.lower() in _AI_YES for k, v in trailers)
+        counts["ai_assisted_commits"] += declared or any(p.search(v) for v in co_authors for p in assistants)
     notes = [f"commits {merge_base[:12]}..HEAD (merge-base of {options.base} and HEAD)"
              + ("" if options.merges else ", merge commits left out")]  # fmt: skip
     findings: list[Finding] = []
@@ -149,6 +172,7 @@ def run(ctx: CheckContext, options: GitOptions) -> CheckOutput:
         findings += found[: options.max_findings]
         if len(found) > options.max_findings:
             notes.append(f"{len(found) - options.max_findings} more {kind} finding(s) not listed")
+    counts["ai_assisted"] = 1.0 if counts["ai_assisted_commits"] else 0.0
     counts.update(_diff_metrics(ctx, merge_base, options))
     not_applicable: dict[str, str] = {}
     if counts["source_files_changed"]:
@@ -172,6 +196,7 @@ def _diff_metrics(ctx: CheckContext, merge_base: str, options: GitOptions) -> di
     metrics = dict.fromkeys(
         ("files_changed", "lines_added", "lines_removed", "source_files_changed", "test_files_changed"), 0.0
     )
+    metrics.update(dict.fromkeys((f"touches_{name}" for name in options.paths), 0.0))
     for entry in diff.stdout.split("\0"):
         added, _, rest = entry.partition("\t")
         removed, _, path = rest.partition("\t")
@@ -184,6 +209,10 @@ def _diff_metrics(ctx: CheckContext, merge_base: str, options: GitOptions) -> di
             metrics["test_files_changed"] += 1
         elif _matches(path, options.source):
             metrics["source_files_changed"] += 1
+        for name, globs in options.paths.items():
+            if _matches(path, globs):
+                metrics[f"touches_{name}"] = 1.0
+    metrics["changed_lines"] = metrics["lines_added"] + metrics["lines_removed"]
     return metrics
 
 
@@ -206,7 +235,7 @@ def gatekeeper_checkers() -> list[Checker[Any]]:
             run,
             GitOptions,
             "Facts about the change since a base branch: commits, DCO sign-off, signatures, conventional "
-            "subjects, AI co-authors, diff size, whether tests changed with the source.",
+            "subjects, AI co-authors, diff size, whether tests changed with the source, paths touched.",
             needs_input=False,
         )
     ]

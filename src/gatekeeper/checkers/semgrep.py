@@ -21,7 +21,6 @@ scanned or skipped: a file it silently left out is an error, never a pass.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -82,7 +81,9 @@ class SemgrepOptions(BaseModel):
     paths: list[str] = Field(default_factory=lambda: ["."], description="What to scan, from the repository root.")
     exclude: list[str] = Field(default_factory=lambda: list(DEFAULT_EXCLUDES), description="Patterns semgrep skips.")
     report: str | None = Field(default=None, description="Read this semgrep JSON report instead of running semgrep.")
-    jobs: int | None = Field(default=None, ge=1, description="semgrep --jobs (default: the machine's cores).")
+    jobs: int | None = Field(
+        default=None, ge=1, description="semgrep --jobs (default: the machine's cores); at most the run's --jobs."
+    )
     per_file_timeout: int = Field(
         default=30, ge=0, description="semgrep --timeout per file and rule, seconds; 0: none."
     )
@@ -214,7 +215,7 @@ def run(ctx: CheckContext, options: SemgrepOptions) -> CheckOutput:
         argv += ["--config", str(config)]
     for pattern in options.exclude:
         argv += ["--exclude", pattern]
-    argv += ["--jobs", str(options.jobs or os.cpu_count() or 1)]
+    argv += ["--jobs", str(ctx.workers(options.jobs))]  # at most the run's --jobs
     if not (ctx.root / ".semgrepignore").is_file():
         argv.append("--x-ignore-semgrepignore-files")  # semgrep's hidden default list would skip tests/ silently
     notes = [f"rules {_describe(c)} sha256:{_digest(c)}" for c in configs]

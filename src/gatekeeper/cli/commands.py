@@ -18,6 +18,7 @@ from gatekeeper.cli.replay_commands import cmd_replay, cmd_simulate
 from gatekeeper.cli.report_commands import cmd_report
 from gatekeeper.cli.signing_commands import cmd_keygen, cmd_verify, finish_signing, prepare_signing
 from gatekeeper.cli.terminal import use_color
+from gatekeeper.cli.waivers_commands import cmd_waivers
 from gatekeeper.errors import UsageError
 from gatekeeper.models import Verdict
 
@@ -138,7 +139,15 @@ def cmd_policy(args: argparse.Namespace) -> int:
     from gatekeeper.policy import load_policy, policy_schema
 
     if args.policy_command is None:
-        raise UsageError("name a subcommand: gatekeeper policy validate|show|schema")
+        raise UsageError("name a subcommand: gatekeeper policy validate|show|schema|test|diff")
+    if args.policy_command == "diff":
+        from gatekeeper.cli.policy_diff_commands import cmd_policy_diff
+
+        return cmd_policy_diff(args)
+    if args.policy_command == "test":
+        from gatekeeper.cli.policy_test_commands import cmd_policy_test
+
+        return cmd_policy_test(args)
     if args.policy_command == "schema":
         schema = policy_schema(load_plugins(disabled=disabled_plugins(args)))
         print(json.dumps(schema, indent=2, sort_keys=True))
@@ -160,7 +169,14 @@ def cmd_policy(args: argparse.Namespace) -> int:
     yaml.default_flow_style = False
     print(f"# resolved from: {' -> '.join(resolved.sources)}")
     print(f"# digest: {resolved.digest}")
-    yaml.dump(resolved.policy.model_dump(mode="json", by_alias=True, exclude={"extends"}), sys.stdout)
+    from gatekeeper import clock
+    from gatekeeper.rules import shown_rule, upcoming_enforcement
+
+    for rule_id, start, days in upcoming_enforcement(resolved.policy, clock.today()):
+        print(f"# upcoming enforcement: rule {rule_id} from {start.isoformat()} (in {days} days)")
+    shown = resolved.policy.model_dump(mode="json", by_alias=True, exclude={"extends"})
+    shown["rules"] = [shown_rule(rule) for rule in shown["rules"]]
+    yaml.dump(shown, sys.stdout)
     return EXIT_PASS
 
 
@@ -203,5 +219,5 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 __all__ = [
     "EXIT_FAIL", "EXIT_USAGE", "cmd_baseline", "cmd_history", "cmd_init", "cmd_keygen", "cmd_plugins", "cmd_policy",
-    "cmd_replay", "cmd_report", "cmd_run", "cmd_simulate", "cmd_verify", "exit_code",
+    "cmd_replay", "cmd_report", "cmd_run", "cmd_simulate", "cmd_verify", "cmd_waivers", "exit_code",
 ]  # fmt: skip

@@ -42,7 +42,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="output format, repeatable; FILE writes it there (atomically) instead of stdout",
     )
     run.add_argument("--mode", choices=["enforce", "warn", "audit"], help="override the policy's mode")
-    run.add_argument("--jobs", type=int, default=None, help="checks to run at once (default: cores)")
+    run.add_argument(
+        "--jobs",
+        type=int,
+        default=None,
+        help="checks to run at once, and the most processes one check may start (default: cores)",
+    )
     run.add_argument(
         "--changed-since",
         metavar="REF",
@@ -72,6 +77,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_plugin_options(show)
     schema = policy_sub.add_parser("schema", help="print the JSON Schema of a policy file")
     add_plugin_options(schema)
+    from gatekeeper.cli.policy_diff_commands import add_policy_diff_parser  # stays light
+
+    add_policy_diff_parser(policy_sub)
+    from gatekeeper.cli.policy_test_commands import add_policy_test_parser  # stays light
+
+    add_plugin_options(add_policy_test_parser(policy_sub))
 
     plugins = sub.add_parser("plugins", help="list checkers, reporters and signers, and who provides them")
     plugins.add_argument("--policy", help="also load the local plugins this policy names")
@@ -107,6 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_replay_parser(sub)
     add_simulate_parser(sub)
+    from gatekeeper.cli.waivers_commands import add_waivers_parser  # stays light
+
+    add_plugin_options(add_waivers_parser(sub))
     return parser
 
 

@@ -282,6 +282,8 @@ def _failing_rules(runs: list[RunRecord]) -> list[FailingRule]:
     last: dict[str, datetime] = {}
     for record in runs:
         for rule in {r.id: r for r in record.verdict.rules}.values():
+            if rule.outcome == "skipped":  # its when: was false: the run did not decide it
+                continue
             decided[rule.id] += 1
             if rule.outcome == "fail":
                 failed[rule.id] += 1

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from gatekeeper.history.records import RunRecord
 from gatekeeper.models import CheckResult, PolicyRef, RuleOutcome, VerdictOutcome
 from gatekeeper.policy import ResolvedPolicy, canonical_digest
+from gatekeeper.policy.conditions import condition_checks
 from gatekeeper.policy.model import CheckSpec, Rule
 from gatekeeper.rules import decide
 
@@ -166,7 +167,8 @@ def _simulate_run(record: RunRecord, policy: ResolvedPolicy) -> SimulatedRun:
     else:
         usable, unusable = _usable_checks(record, policy)
         for rule in policy.policy.rules:
-            reasons = [unusable[name] for name in dict.fromkeys(rule.check) if name in unusable]
+            read = [*rule.check, *condition_checks(rule, policy.policy.checks)]  # when: facts are checks too
+            reasons = [unusable[name] for name in dict.fromkeys(read) if name in unusable]
             if reasons:
                 blocked.append(NotSimulable(rule=rule.id, reason="; ".join(reasons)))
     skipped = {item.rule for item in blocked}
@@ -227,7 +229,9 @@ def _usable_checks(record: RunRecord, policy: ResolvedPolicy) -> tuple[dict[str,
     stored: Mapping[str, Any] = stored_checks if isinstance(stored_checks, dict) else {}
     usable: dict[str, CheckResult] = {}
     unusable: dict[str, str] = {}
-    read = dict.fromkeys(name for rule in policy.policy.rules for name in rule.check)
+    read = dict.fromkeys(
+        name for rule in policy.policy.rules for name in [*rule.check, *condition_checks(rule, policy.policy.checks)]
+    )
     for name in read:
         spec = policy.policy.checks[name]
         result, old = results.get(name), stored.get(name)

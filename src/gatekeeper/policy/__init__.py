@@ -15,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 from gatekeeper import clock
 from gatekeeper.errors import GatekeeperError, PluginError, PolicyError, UsageError
 from gatekeeper.plugins import Plugins, load_plugins
+from gatekeeper.policy.conditions import condition_checks, parse_condition
 from gatekeeper.policy.errors import policy_error_from
 from gatekeeper.policy.model import CacheSettings, CheckSpec, Policy, Rule, Waiver
 from gatekeeper.policy.require import Requirement, RequireSyntaxError, parse_requirement, split_qualified
@@ -87,8 +88,15 @@ def canonical_json(policy: Policy) -> str:
     for rule in data["rules"]:  # keys added later, at their default: the digest of a policy without them stays
         if rule.get("new_only") is False:
             del rule["new_only"]
+        for key, default in (("locked", False), ("waivable", True), ("max_waiver_days", None)):
+            if key in rule and rule[key] is default:
+                del rule[key]
         if rule.get("findings") and rule["findings"].get("baseline", ...) is None:
             del rule["findings"]["baseline"]
+        if rule.get("when") == []:
+            del rule["when"]
+        if rule.get("effective_on", ...) is None:
+            del rule["effective_on"]
     if data.get("cache") == CacheSettings().model_dump(mode="json"):
         del data["cache"]  # likewise: a policy that leaves the result cache at its defaults keeps its digest
     if not data.get("settings"):
@@ -146,6 +154,7 @@ def load_policy(
             "the policy has no rules, so it would pass anything; add a rule or extend builtin:default",
             layers[-1].source.locate(()),
         )
+    _validate_conditions(merged)  # first: a check read only by a bad when: is not "read by no rule"
     options = _validate_checks(merged, plugins)
     requirements = _validate_rules(merged)
     _validate_waivers(merged)
@@ -203,10 +212,13 @@ def policy_from_canonical(data: Mapping[str, Any], *, plugins: Plugins | None = 
     options: dict[str, BaseModel] = {}
     try:
         requirements = _validate_rules(merged)
-        rule_ids = {rule.id for rule in policy.rules}
+        _validate_conditions(merged)
+        rule_ids = {rule.id: rule for rule in policy.rules}
         for index, waiver in enumerate(policy.waivers):
             if waiver.rule not in rule_ids:
                 raise PolicyError(f"waivers[{index}].rule: no rule {waiver.rule!r} to waive")
+            if not rule_ids[waiver.rule].waivable:
+                raise PolicyError(f"waivers[{index}].rule: rule {waiver.rule!r} may not be waived (waivable: false)")
         for name, spec in policy.checks.items():
             checker = plugins.checkers.get(spec.uses)
             if checker is None:
@@ -228,6 +240,7 @@ def _stored_error(exc: PolicyError) -> PolicyError:
 def _validate_checks(merged: Merged, plugins: Plugins) -> dict[str, BaseModel]:
     options: dict[str, BaseModel] = {}
     used = {name for rule in merged.policy.rules for name in rule.check}
+    used.update(name for rule in merged.policy.rules for name in condition_checks(rule, merged.policy.checks))
     for name, spec in merged.policy.checks.items():
         source, loc = merged.check_origin[name]
         checker = plugins.checkers.get(spec.uses)
@@ -287,15 +300,44 @@ def _validate_rules(merged: Merged) -> dict[str, list[Requirement]]:
     return requirements
 
 
+def _validate_conditions(merged: Merged) -> None:
+    """Each ``when:`` parses and its facts are CHECK.METRIC of a check of the policy (any check)."""
+    for rule in merged.policy.rules:
+        source, loc = merged.rule_origin[rule.id]
+        for index, text in enumerate(rule.when):
+            try:
+                parse_condition(text, merged.policy.checks)
+            except RequireSyntaxError as exc:
+                raise PolicyError(
+                    f"rules[{loc[1]}].when[{index}]: {exc}", source.locate((*loc, "when", index))
+                ) from None
+
+
 def _validate_waivers(merged: Merged) -> None:
-    rule_ids = {rule.id for rule in merged.policy.rules}
+    rules = {rule.id: rule for rule in merged.policy.rules}
     for waiver, (source, loc) in zip(merged.policy.waivers, merged.waiver_origin, strict=False):
-        if waiver.rule not in rule_ids:
+        rule = rules.get(waiver.rule)
+        if rule is None:
             raise PolicyError(
                 f"waivers[{loc[1]}].rule: no rule {waiver.rule!r} to waive", source.locate((*loc, "rule"))
             )
+        if not rule.waivable:
+            by = merged.waiver_limit_origin.get((rule.id, "waivable"), "the policy")
+            raise PolicyError(
+                f"waivers[{loc[1]}].rule: rule {rule.id!r} may not be waived (waivable: false in {by})",
+                source.locate((*loc, "rule")),
+            )
+        days = (waiver.expires - clock.today()).days
         limit = merged.policy.max_waiver_days
-        if limit is not None and (waiver.expires - clock.today()).days > limit:
+        rule_limit = rule.max_waiver_days
+        if rule_limit is not None and days > rule_limit and (limit is None or rule_limit <= limit):
+            by = merged.waiver_limit_origin.get((rule.id, "max_waiver_days"), "the policy")
+            raise PolicyError(
+                f"waivers[{loc[1]}].expires: {waiver.expires.isoformat()} is more than {rule_limit} days away; "
+                f"rule {rule.id!r} allows waivers of at most {rule_limit} days (max_waiver_days in {by})",
+                source.locate((*loc, "expires")),
+            )
+        if limit is not None and days > limit:
             raise PolicyError(
                 f"waivers[{loc[1]}].expires: {waiver.expires.isoformat()} is more than {limit} days away; "
                 f"the policy allows waivers of at most {limit} days (max_waiver_days)",

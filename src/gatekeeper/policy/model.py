@@ -127,8 +127,29 @@ class Rule(_Strict):
         default="error",
         description="What a skipped check (nothing to check, e.g. no dependency files) means for this rule.",
     )
+    locked: bool = Field(
+        default=False,
+        description="Policies that extend this one may tighten the rule but not loosen it (nor the checks it "
+        "reads); a redefinition that does not say 'locked' stays locked.",
+    )
+    waivable: bool = Field(default=True, description="false: no waiver may name this rule.")
+    max_waiver_days: int | None = Field(
+        default=None, ge=1, description="Waivers of this rule may expire at most this many days from today."
+    )
+    when: list[str] = Field(
+        default_factory=list,
+        description="Conditions on facts about the change, as CHECK.METRIC comparisons (e.g. "
+        "'change.ai_assisted == 1'); the rule applies only when all hold, and is 'skipped' otherwise.",
+        json_schema_extra=_one_or_many_schema,
+    )
+    effective_on: date | None = Field(
+        default=None,
+        strict=False,
+        description="Staged rollout: before this date (YYYY-MM-DD) a failure of the rule is reported as "
+        "'warn' (enforced from that date); errors stay errors.",
+    )
 
-    @field_validator("check", "require", mode="before")
+    @field_validator("check", "require", "when", mode="before")
     @classmethod
     def _one_or_many(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else value

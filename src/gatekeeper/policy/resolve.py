@@ -4,7 +4,9 @@ Merge rules: scalar keys set in a later file win; ``checks`` merge by name and
 ``rules`` by id (a later definition replaces the earlier one in place), ``settings`` by
 plugin name (a later block replaces the earlier one whole); ``waivers``
 and ``plugins`` accumulate. A file may not weaken the mode its parents set unless
-a parent allowed it with ``allow_weaker_mode: true``.
+a parent allowed it with ``allow_weaker_mode: true``. A rule a file marks ``locked: true``
+may only be tightened by the files after it (``gatekeeper.policy.compare`` decides), and neither
+may the checks it reads.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from gatekeeper import clock
 from gatekeeper.errors import PolicyError
+from gatekeeper.policy.compare import compare_checks, compare_rules, loosened
 from gatekeeper.policy.errors import policy_error_from
 from gatekeeper.policy.model import MODE_STRICTNESS, CacheSettings, CheckSpec, Mode, Policy, Rule, Waiver
 from gatekeeper.policy.source import Loc, PolicySource, read_policy_file
@@ -34,7 +38,8 @@ def packs_dir() -> Path:
 
 
 def builtin_packs() -> list[str]:
-    return sorted(p.stem for p in packs_dir().glob("*.yaml"))
+    # a pack's tests (default.gatekeeper-test.yaml, `gatekeeper policy test`) sit beside it and are not packs
+    return sorted(p.stem for p in packs_dir().glob("*.yaml") if not p.name.endswith(".gatekeeper-test.yaml"))
 
 
 @dataclass
@@ -56,6 +61,10 @@ class Merged:
     rule_origin: dict[str, tuple[PolicySource, Loc]] = field(default_factory=dict)
     waiver_origin: list[tuple[PolicySource, Loc]] = field(default_factory=list)
     settings_origin: dict[str, tuple[PolicySource, Loc]] = field(default_factory=dict)
+    #: rule id -> the file that locked it (``locked: true``).
+    rule_locks: dict[str, str] = field(default_factory=dict)
+    #: (rule id, "waivable" | "max_waiver_days") -> the file that set the rule's current value.
+    waiver_limit_origin: dict[tuple[str, str], str] = field(default_factory=dict)
 
 
 def resolve_ref(ref: str, base_dir: Path) -> tuple[Path, str]:
@@ -63,7 +72,7 @@ def resolve_ref(ref: str, base_dir: Path) -> tuple[Path, str]:
     if ref.startswith(BUILTIN_PREFIX):
         name = ref[len(BUILTIN_PREFIX) :]
         path = packs_dir() / f"{name}.yaml"
-        if not name or "/" in name or not path.is_file():
+        if not name or "/" in name or name not in builtin_packs():
             raise PolicyError(f"no built-in policy pack {name!r}; available: {', '.join(builtin_packs())}")
         return path, ref
     path = Path(ref)
@@ -160,6 +169,8 @@ def merge(layers: list[Layer], top_dir: Path) -> Merged:
             if MODE_STRICTNESS[mode] > floor:
                 floor, floor_by = MODE_STRICTNESS[mode], layer.display
             mode_allows, locked_by = False, layer.display  # any file may lock the mode; only its owner unlocks it
+        if "mode" in explicit:
+            _check_locked_modes(merged, rules, rule_modes, policy, mode, source)
         if policy.max_waiver_days is not None:  # tighten only: the smallest limit in the chain applies
             max_waiver_days = min(policy.max_waiver_days, max_waiver_days or policy.max_waiver_days)
         if "cache" in explicit:
@@ -167,6 +178,8 @@ def merge(layers: list[Layer], top_dir: Path) -> Merged:
         name = policy.name if "name" in explicit else name
         description = policy.description if "description" in explicit else description
         for check_name, spec in policy.checks.items():
+            if check_name in checks:
+                _check_locked_check(merged, rules, check_name, checks[check_name], spec, source)
             checks[check_name] = spec
             merged.check_origin[check_name] = (source, ("checks", check_name))
         seen_here: set[str] = set()
@@ -178,6 +191,11 @@ def merge(layers: list[Layer], top_dir: Path) -> Merged:
                 )
             seen_here.add(rule.id)
             new_mode = rule.mode or mode
+            if rule.id in merged.rule_locks:
+                rule = _keep_lock(rules[rule.id], rule)
+                _check_locked_rule(merged, rules[rule.id], rule, rule_modes[rule.id][0], new_mode, index, source)
+            elif rule.locked:
+                merged.rule_locks[rule.id] = layer.display
             if rule.id in rule_modes:
                 old_mode, may_weaken, set_by = rule_modes[rule.id]
                 if MODE_STRICTNESS[new_mode] < MODE_STRICTNESS[old_mode] and not may_weaken:
@@ -186,6 +204,9 @@ def merge(layers: list[Layer], top_dir: Path) -> Merged:
                         f"which does not allow weaker modes",
                         source.locate(("rules", index)),
                     )
+            for key in ("waivable", "max_waiver_days"):
+                if rule.id not in rules or getattr(rules[rule.id], key) != getattr(rule, key):
+                    merged.waiver_limit_origin[(rule.id, key)] = layer.display
             rules[rule.id] = rule
             rule_modes[rule.id] = (new_mode, policy.allow_weaker_mode, layer.display)
             merged.rule_origin[rule.id] = (source, ("rules", index))
@@ -216,6 +237,70 @@ def merge(layers: list[Layer], top_dir: Path) -> Merged:
         cache=CacheSettings(**cache),
     )
     return merged
+
+
+def _keep_lock(old: Rule, new: Rule) -> Rule:
+    """A redefinition of a locked rule keeps ``locked``, ``waivable`` and ``max_waiver_days`` it does not write."""
+    kept = {
+        key: getattr(old, key) for key in ("locked", "waivable", "max_waiver_days") if key not in new.model_fields_set
+    }
+    return new.model_copy(update=kept) if kept else new
+
+
+def _lock_owner(merged: Merged, rule_id: str) -> str:
+    """``base.yaml``, or ``team.yaml (locked by base.yaml)`` when a later file restated the rule."""
+    owner = merged.rule_locks[rule_id]
+    defined_by = merged.rule_origin[rule_id][0].name
+    return owner if defined_by == owner else f"{defined_by} (locked by {owner})"
+
+
+def _check_locked_rule(
+    merged: Merged, old: Rule, new: Rule, old_mode: Mode, new_mode: Mode, index: int, source: PolicySource
+) -> None:
+    changes = loosened(compare_rules(old, new, old_mode=old_mode, new_mode=new_mode, today=clock.today()))
+    if changes:
+        raise PolicyError(
+            f"rules[{index}] ({new.id}): loosens locked rule {new.id!r} from {_lock_owner(merged, new.id)}: "
+            + "; ".join(change.describe() for change in changes),
+            source.locate(("rules", index)),
+        )
+
+
+def _check_locked_modes(
+    merged: Merged,
+    rules: dict[str, Rule],
+    rule_modes: dict[str, tuple[Mode, bool, str]],
+    policy: Policy,
+    mode: Mode,
+    source: PolicySource,
+) -> None:
+    """A policy mode that weakens a locked rule: 'audit' enforces nothing, 'warn' weakens rules without a mode."""
+    redefined = {rule.id: rule for rule in policy.rules}
+    for rule_id in merged.rule_locks:
+        rule = redefined.get(rule_id, rules[rule_id])
+        effective: Mode = "audit" if mode == "audit" else (rule.mode or mode)
+        old_mode = rule_modes[rule_id][0]
+        if MODE_STRICTNESS[effective] < MODE_STRICTNESS[old_mode]:
+            raise PolicyError(
+                f"mode: {mode!r} loosens locked rule {rule_id!r} from {_lock_owner(merged, rule_id)}: "
+                f"mode {old_mode!r} became {effective!r}",
+                source.locate(("mode",)),
+            )
+
+
+def _check_locked_check(
+    merged: Merged, rules: dict[str, Rule], name: str, old: CheckSpec, new: CheckSpec, source: PolicySource
+) -> None:
+    readers = [rule_id for rule_id in merged.rule_locks if name in rules[rule_id].check]
+    if not readers:
+        return
+    changes = loosened(compare_checks(old, new))
+    if changes:
+        raise PolicyError(
+            f"checks.{name}: changes check {name!r} read by locked rule {readers[0]!r} from "
+            f"{_lock_owner(merged, readers[0])}: " + "; ".join(change.describe() for change in changes),
+            source.locate(("checks", name)),
+        )
 
 
 def _name_from(path: Path | None) -> str:

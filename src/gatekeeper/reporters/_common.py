@@ -34,7 +34,7 @@ __all__ = [
 
 #: Checkers whose findings are security findings (so is any finding with a ``cwe`` property).
 SECURITY_CHECKERS = frozenset({"bandit", "semgrep", "pip-audit", "sarif"})
-OUTCOME_ORDER = {"error": 0, "fail": 1, "warn": 2, "waived": 3, "pass": 4}
+OUTCOME_ORDER = {"error": 0, "fail": 1, "warn": 2, "waived": 3, "pass": 4, "skipped": 5}
 #: An active waiver that expires within this many days of the run is "expiring soon".
 EXPIRING_SOON_DAYS = 30
 

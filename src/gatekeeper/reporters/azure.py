@@ -38,7 +38,7 @@ def logissue(kind: str, message: str, **properties: str | int | None) -> str:
 def render_azure(verdict: Verdict, options: RenderOptions) -> str:
     lines: list[tuple[int, str]] = []
     for rule in sorted_rules(verdict.rules):
-        if rule.outcome in ("pass", "waived"):
+        if rule.outcome in ("pass", "waived", "skipped"):
             continue
         enforced = verdict.enforced and rule.mode != "audit"
         kind = "error" if enforced and rule.outcome in ("fail", "error") else "warning"

@@ -79,7 +79,7 @@ def _finding_line(item: Item) -> str:
 def render_github(verdict: Verdict, options: RenderOptions) -> str:
     lines: list[tuple[int, str]] = []
     for rule in sorted_rules(verdict.rules):
-        if rule.outcome in ("pass", "waived"):
+        if rule.outcome in ("pass", "waived", "skipped"):
             continue
         level = _rule_level(rule, verdict)
         title = f"gatekeeper rule {rule.id}: {rule.outcome}"

@@ -25,7 +25,14 @@ PER_RULE = 200  # findings shown per rule
 CONTEXT = 2  # lines shown before and after a finding's line
 MAX_SOURCE_BYTES = 2 * 1024 * 1024
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
-COLOURS = {"pass": "#1a7f37", "fail": "#cf222e", "error": "#8250df", "warn": "#9a6700", "waived": "#57606a"}
+COLOURS = {
+    "pass": "#1a7f37",
+    "fail": "#cf222e",
+    "error": "#8250df",
+    "warn": "#9a6700",
+    "waived": "#57606a",
+    "skipped": "#6e7781",
+}
 SEV_COLOURS = {"critical": "#8250df", "high": "#cf222e", "medium": "#bc4c00", "low": "#9a6700", "info": "#57606a"}
 
 #: The page's CSS, shared with the history report (which adds its own after it).

@@ -52,7 +52,7 @@ def _utc(moment: datetime) -> str:
 
 
 def _state(rule: RuleResult, verdict: Verdict) -> str:
-    if rule.outcome == "waived" or not verdict.enforced or rule.mode == "audit":
+    if rule.outcome in ("waived", "skipped") or not verdict.enforced or rule.mode == "audit":
         return "skipped"
     return "failure" if rule.outcome in ("fail", "error") else "pass"
 
@@ -116,7 +116,11 @@ def build_junit(verdict: Verdict) -> etree._Element:
             )
             failure.text = xml_text(f"{rule.outcome}{mode}: {rule.reason}\n{_findings_text(rule)}".rstrip("\n"))
         elif state == "skipped":
-            why = "waived" if rule.outcome == "waived" else f"not enforced (audit): would be {rule.outcome}"
+            why = (
+                rule.outcome
+                if rule.outcome in ("waived", "skipped")
+                else f"not enforced (audit): would be {rule.outcome}"
+            )
             etree.SubElement(case, "skipped", message=xml_text(f"{why}: {truncate(rule.reason, 1000)}"))
         if rule.outcome == "warn" or state == "skipped":
             out.append(f"{rule.id}: {rule.outcome}{mode}: {rule.reason}")

@@ -31,7 +31,7 @@ from gatekeeper.reporters.base import RenderOptions, Reporter
 #: A GitHub comment holds 65,536 characters; stay well under it.
 COMMENT_LIMIT = 60_000
 TOP_FINDINGS = 10
-_ICON = {"pass": "✅", "fail": "❌", "error": "⛔", "warn": "⚠️", "waived": "➖"}
+_ICON = {"pass": "✅", "fail": "❌", "error": "⛔", "warn": "⚠️", "waived": "➖", "skipped": "⏭️"}
 _SEVERITY_ICON = {"critical": "🟣", "high": "🔴", "medium": "🟠", "low": "🟡", "info": "⚪"}
 _SPECIAL = re.compile(r"([\\`*_\[\]|~#])")
 
@@ -128,6 +128,9 @@ def blocks(verdict: Verdict, options: RenderOptions, *, top: int | None, title: 
     passed = sum(r.outcome == "pass" for r in verdict.rules)
     waived = sum(r.outcome == "waived" for r in verdict.rules)
     rest = f"{passed} rule(s) passed, {waived} waived."
+    not_applied = sum(r.outcome == "skipped" for r in verdict.rules)
+    if not_applied:
+        rest += f" {not_applied} skipped (their when: conditions are false)."
     if rules:
         rows = []
         for rule in rules:

@@ -12,8 +12,15 @@ from gatekeeper.models import Finding, HistoryStatus, RuleResult, Verdict
 from gatekeeper.reporters.base import RenderOptions, Reporter
 
 TOP_FINDINGS = 5
-_STYLE = {"pass": "green", "fail": "bold red", "error": "bold magenta", "warn": "yellow", "waived": "cyan"}
-_MARK = {"pass": "✓", "fail": "✗", "error": "!", "warn": "~", "waived": "-"}
+_STYLE = {
+    "pass": "green",
+    "fail": "bold red",
+    "error": "bold magenta",
+    "warn": "yellow",
+    "waived": "cyan",
+    "skipped": "dim",
+}
+_MARK = {"pass": "✓", "fail": "✗", "error": "!", "warn": "~", "waived": "-", "skipped": "·"}
 
 
 def _finding_line(finding: Finding) -> str:
@@ -59,7 +66,7 @@ def render_text(verdict: Verdict, options: RenderOptions) -> str:
     console.print(escape(verdict.summary))
     console.print("")
     console.print("Rules:")
-    order = {"error": 0, "fail": 1, "warn": 2, "waived": 3, "pass": 4}
+    order = {"error": 0, "fail": 1, "warn": 2, "waived": 3, "pass": 4, "skipped": 5}
     for rule in sorted(verdict.rules, key=lambda r: order[r.outcome]):
         for line in _rule_lines(rule):
             console.print(line)
