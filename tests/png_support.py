@@ -1,9 +1,12 @@
-"""Reading a screenshot: a tiny PNG decoder shared by the tests that render pages in Chromium."""
+"""Screenshots for the tests that render pages in headless Chromium: the launch and a tiny PNG decoder."""
 
 from __future__ import annotations
 
+import shutil
 import struct
+import subprocess
 import zlib
+from pathlib import Path
 
 
 def read_png(data: bytes) -> tuple[int, int, list[bytes]]:
@@ -42,3 +45,22 @@ def read_png(data: bytes) -> tuple[int, int, list[bytes]]:
         rows.append(bytes(line))
         previous = line
     return width, bpp, rows
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+#: For ``pytest.mark.skipif``: the screenshot tests run wherever Debian's chromium is installed.
+NO_CHROMIUM = "chromium is not installed (Debian: apt-get install chromium)"
+
+
+def screenshot(page: Path, folder: Path, width: int, height: int) -> tuple[int, int, list[bytes]]:
+    """Render ``page`` in headless Chromium (no network, a throwaway profile) and decode the PNG."""
+    shot = folder / "shot.png"
+    command = [
+        str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        f"--user-data-dir={folder / 'profile'}", "--hide-scrollbars", f"--window-size={width},{height}",
+        f"--screenshot={shot}", page.as_uri(),
+    ]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL, check=False)
+    assert shot.is_file(), f"chromium wrote no screenshot (exit {done.returncode}): {done.stderr[-2000:]}"
+    return read_png(shot.read_bytes())

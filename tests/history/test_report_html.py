@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -16,7 +14,7 @@ from gatekeeper.history.records import RunRecord
 from gatekeeper.history.report import HistoryReport, build_report
 from gatekeeper.history.report_render import render_report_html
 from gatekeeper.models import Finding, RuleResult, Severity
-from png_support import read_png
+from png_support import CHROMIUM, NO_CHROMIUM, screenshot
 
 Kinds = dict[str, tuple[Verdict, dict[str, object]]]
 HOSTILE = "<script>alert('rule')</script>"
@@ -175,24 +173,12 @@ def test_an_empty_history_still_renders() -> None:
     assert "None in this window." in "".join(page.text)
 
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-
-
 @pytest.mark.browser
-@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (Debian: apt-get install chromium)")
+@pytest.mark.skipif(CHROMIUM is None, reason=NO_CHROMIUM)
 def test_renders_in_headless_chromium(tmp_path: Path, html: str) -> None:
     page = tmp_path / "report.html"
     page.write_text(html, encoding="utf-8")
-    shot = tmp_path / "shot.png"
-    command = [
-        str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        f"--user-data-dir={tmp_path / 'profile'}", "--hide-scrollbars", "--window-size=1000,800",
-        f"--screenshot={shot}", page.as_uri(),
-    ]  # fmt: skip
-    done = subprocess.run(command, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL, check=False)
-    assert shot.is_file(), f"chromium wrote no screenshot (exit {done.returncode}): {done.stderr[-2000:]}"
-    width, bpp, rows = read_png(shot.read_bytes())
+    width, bpp, rows = screenshot(page, tmp_path, 1000, 800)
     assert (width, len(rows)) == (1000, 800)
     pixels = [row[i : i + 3] for row in rows for i in range(0, len(row), bpp)]
     assert len(set(pixels[::7])) > 20, "the page is not blank"

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import shutil
-import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -12,7 +10,7 @@ from gatekeeper import Finding, Severity, Verdict
 from gatekeeper.models import CheckResult, InputFile, RuleResult
 from gatekeeper.reporters.base import RenderOptions
 from gatekeeper.reporters.html import render_html
-from png_support import read_png
+from png_support import CHROMIUM, NO_CHROMIUM, screenshot
 
 
 class Page(HTMLParser):
@@ -157,24 +155,12 @@ def test_a_passing_verdict_renders_too(failing_verdict: Verdict) -> None:
     assert "No findings." in "".join(page.text)
 
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-
-
 @pytest.mark.browser
-@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (Debian: apt-get install chromium)")
+@pytest.mark.skipif(CHROMIUM is None, reason=NO_CHROMIUM)
 def test_renders_in_headless_chromium(tmp_path: Path, ci_verdict: Verdict) -> None:
     report = tmp_path / "report.html"
     report.write_text(render_html(ci_verdict, RenderOptions(source_root=SOURCE_ROOT)), encoding="utf-8")
-    shot = tmp_path / "shot.png"
-    command = [
-        str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        f"--user-data-dir={tmp_path / 'profile'}", "--hide-scrollbars", "--window-size=900,700",
-        f"--screenshot={shot}", report.as_uri(),
-    ]  # fmt: skip
-    done = subprocess.run(command, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL, check=False)
-    assert shot.is_file(), f"chromium wrote no screenshot (exit {done.returncode}): {done.stderr[-2000:]}"
-    width, bpp, rows = read_png(shot.read_bytes())
+    width, bpp, rows = screenshot(report, tmp_path, 900, 700)
     assert (width, len(rows)) == (900, 700)
     pixels = {row[i : i + 3] for row in rows[::4] for i in range(0, len(row), bpp * 4)}
     assert len(pixels) > 20, "the page is not blank"
