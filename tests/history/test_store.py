@@ -19,6 +19,7 @@ from store_support import make_repo, real_run
 from gatekeeper.errors import HistoryError, UsageError
 from gatekeeper.history import HistoryStore, RunRecord, open_store
 from gatekeeper.history import store as store_module
+from gatekeeper.history import urls as urls_module
 from gatekeeper.history.store import (
     NoHistoryStore,
     default_history_url,
@@ -297,7 +298,7 @@ def test_redact_url_never_raises(monkeypatch: pytest.MonkeyPatch) -> None:
     def broken(url: str) -> str:
         raise ValueError("cannot take it apart")
 
-    monkeypatch.setattr(store_module, "_redact", broken)
+    monkeypatch.setattr(urls_module, "_redact", broken)
     assert redact_url("postgresql://u:secret@db/x") == "postgresql://***"
     assert redact_url("no scheme:secret") == "***"
 

@@ -15,9 +15,7 @@ organisation whose CI runs on many machines; an advisory lock serialises schema 
 from __future__ import annotations
 
 import json
-import os
 import random
-import re
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
@@ -31,11 +29,19 @@ import sqlalchemy as sa
 from pydantic import ValidationError
 from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.engine import URL, Connection, Engine
 
 from gatekeeper import clock
 from gatekeeper.errors import HistoryError, UsageError
 from gatekeeper.history.records import RunRecord
+from gatekeeper.history.urls import (
+    ENV,
+    HISTORY_FILE,
+    check_history_url,
+    default_history_url,
+    redact_url,
+    resolve_history_url,
+)
 from gatekeeper.models import Verdict
 from gatekeeper.state import STATE_DIR, state_dir
 
@@ -56,9 +62,6 @@ __all__ = [
     "resolve_history_url",
 ]
 
-#: Chooses the store when ``--history`` is not given.
-ENV = "GATEKEEPER_HISTORY"
-HISTORY_FILE = "history.db"
 #: How long a SQLite writer waits for another to finish (parallel CI jobs on one file).
 BUSY_TIMEOUT_S = 30
 #: How long to wait for a PostgreSQL server before giving up (unless the URL says otherwise).
@@ -72,7 +75,6 @@ _PG_RETRY = frozenset({"40001", "40P01", "55P03"})
 _PG_UNIQUE_VIOLATION = "23505"  # retried only while creating the schema (two first runs racing)
 _SQLITE_BUSY, _SQLITE_LOCKED = 5, 6  # primary result codes (the low byte of an extended code)
 #: Query parameters whose value never appears in a message: password, sslpassword, secret, api_key, token...
-_SECRET_PARAM = re.compile(r"password|secret|key|token", re.IGNORECASE)
 
 T = TypeVar("T")
 
@@ -169,96 +171,6 @@ class StoreError(HistoryError):
 
 class NoHistoryStore(StoreError):
     """``open_store(..., create=False)`` found no store there: nothing was recorded yet."""
-
-
-def default_history_url(root: Path) -> str:
-    """``sqlite:///<root>/.gatekeeper/history.db``, with ``root`` made absolute."""
-    return f"sqlite:///{(Path(root) / STATE_DIR / HISTORY_FILE).absolute()}"
-
-
-def resolve_history_url(url: str | None, root: Path) -> str:
-    """The SQLAlchemy URL of the store: ``url``, else ``GATEKEEPER_HISTORY``, else the SQLite default.
-
-    A bare path is a SQLite file; ``postgresql://`` (or ``postgres://``) gets the psycopg v3
-    driver. Any other scheme is a ``UsageError``, before anything runs.
-    """
-    chosen = url if url is not None else os.environ.get(ENV, "").strip() or None
-    if chosen is None:
-        return default_history_url(root)
-    chosen = chosen.strip()
-    if not chosen:
-        raise UsageError("--history: give a store URL (sqlite:///PATH, a file path or postgresql://...)")
-    if "://" not in chosen:
-        return f"sqlite:///{Path(chosen).expanduser().absolute()}"
-    scheme, _, rest = chosen.partition("://")
-    scheme = scheme.lower()
-    if scheme in ("postgresql", "postgres"):
-        return f"postgresql+psycopg://{rest}"
-    if scheme == "sqlite" or scheme.startswith(("sqlite+", "postgresql+")):
-        return f"{scheme}://{rest}"
-    raise UsageError(
-        f"history store {redact_url(chosen)}: unsupported URL scheme {scheme!r}; "
-        "use sqlite:///PATH, a file path, or postgresql://USER@HOST/DATABASE"
-    )
-
-
-def redact_url(url: str) -> str:
-    """``url`` without its password or secret query values, for messages; never raises.
-
-    Works on the raw string, not a parse: everything between ``://`` and the last ``@`` before
-    the path or query becomes ``user:***`` (or ``***``), and the value of every query parameter
-    whose name contains password, secret, key or token becomes ``***``. A URL that cannot be
-    taken apart at all is shown as ``scheme://***``.
-    """
-    try:
-        return _redact(url)
-    except Exception:
-        scheme = url.partition("://")[0] if isinstance(url, str) and "://" in url else ""
-        return f"{scheme}://***" if scheme else "***"
-
-
-def _redact(url: str) -> str:
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        return url  # a bare file path: nothing secret in it
-    head, qmark, query = rest.partition("?")
-    # A URL with no authority (sqlite:///PATH) starts its path at once: an '@' in the path is no user.
-    at = -1 if head.startswith("/") else head.rfind("@")
-    if at >= 0:
-        userinfo, hostpath = head[:at], head[at + 1 :]
-        user, colon, _ = userinfo.partition(":")
-        if colon:
-            userinfo = f"{user}:***" if user else "***"
-        head = f"{userinfo}@{hostpath}"
-    if qmark:
-        params = []
-        for param in query.split("&"):
-            name, equals, _ = param.partition("=")
-            params.append(f"{name}=***" if equals and _SECRET_PARAM.search(name) else param)
-        query = "&".join(params)
-    return f"{scheme}://{head}{qmark}{query}"
-
-
-def check_history_url(url: str) -> URL:
-    """``url`` (as ``resolve_history_url`` returns it) parsed, or a ``UsageError`` saying what is wrong.
-
-    Run before any check, so that ``--history postgresql://u@db:notaport/x`` stops ``gatekeeper run``
-    at once rather than after every tool ran.
-    """
-    shown = redact_url(url)
-    try:
-        parsed = make_url(url)
-        port = parsed.port
-    except (sa_exc.ArgumentError, ValueError, TypeError) as exc:
-        raise UsageError(f"history store {shown}: not a database URL ({_first_line(exc)})") from None
-    if port is not None and not 0 < port < 65536:
-        raise UsageError(f"history store {shown}: port {port} is out of range (1-65535)")
-    return parsed
-
-
-def _first_line(exc: BaseException) -> str:
-    text = redact_url(str(exc)) if "://" in str(exc) else str(exc)
-    return next((line.strip() for line in text.splitlines() if line.strip()), type(exc).__name__)
 
 
 def open_store(url: str | None, root: Path, *, create: bool = True) -> HistoryStore:
