@@ -250,6 +250,15 @@ def test_waiver_debt_from_the_latest_run_of_each_policy(records: list[RunRecord]
     unreported = other.model_copy(update={"verdict": other_verdict.model_copy(update={"waivers": []})})
     (ops,) = build_report([unreported], now=NOW).waiver_debt.waivers
     assert (ops.state, ops.matched) == ("expiring", None)
+    # A waiver of a rule whose `when:` was false matched nothing because the rule did not apply: the
+    # engine reports it active, not stale, and so does the report.
+    skipped = other.model_copy(
+        update={
+            "verdict": other_verdict.model_copy(update={"waivers": [reported.model_copy(update={"status": "active"})]})
+        }
+    )
+    (ops,) = build_report([skipped], now=NOW).waiver_debt.waivers
+    assert (ops.state, ops.matched) == ("expiring", 0)
 
 
 def test_records_in_any_order_give_the_same_report(records: list[RunRecord], report: HistoryReport) -> None:

@@ -515,7 +515,7 @@ def _debt_item(
     state: WaiverState
     if days_left < 0:
         state = "expired"
-    elif matched == 0:
+    elif report is not None and report.status == "stale":  # the engine's word: a skipped rule's waiver is not
         state = "stale"
     elif days_left <= within:
         state = "expiring"
