@@ -4,8 +4,7 @@
     from gatekeeper.history import open_store
 
     with open_store(None, Path(".")) as store:  # --history / GATEKEEPER_HISTORY / .gatekeeper/history.db
-        for record in store.runs(branch="main", limit=10):
-            print(record.id, record.recorded_at, record.verdict.outcome)
+        failing = [r.id for r in store.runs(branch="main", limit=10) if r.verdict.outcome != "pass"]
 
 ``gatekeeper run`` records each verdict (``HistoryStore.record``); a store that cannot be
 written never changes the verdict. See docs/history.md.

@@ -13,7 +13,8 @@ import re
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from gatekeeper.history.report import HistoryReport, PeriodBucket, WaiverDebtItem
+from gatekeeper.history.report import HistoryReport, PeriodBucket
+from gatekeeper.history.waiver_debt import WaiverDebtItem
 from gatekeeper.reporters.html import COLOURS, CSP, STYLE, badge, escape_html
 
 __all__ = ["render_report_html", "render_report_json", "render_report_text", "span"]
